@@ -6,7 +6,10 @@ export type TransportName = 'websocket' | 'sse' | 'poll';
 /** Where the client is in its life: `idle → connecting → open → reconnecting → … → closed`. */
 export type ConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
 
-/** A map from server event name to the type of its `data`. */
+/**
+ * A map from event name to the type of its `data`, e.g.
+ * `{ message: { user: string; text: string }; typing: { user: string } }`. Interfaces work too.
+ */
 export type EventMap = Record<string, unknown>;
 
 /**
@@ -40,11 +43,13 @@ export interface MessageMeta {
   readonly transport: TransportName;
 }
 
-/** One inbound event as seen by `onMessage`. */
-export interface InboundMessage<E extends EventMap = EventMap, K extends keyof E = keyof E> extends MessageMeta {
-  readonly event: K & string;
-  readonly data: E[K];
-}
+/**
+ * One inbound event as seen by `onMessage`: a union over the event map, so that
+ * `switch (message.event)` narrows `message.data`.
+ */
+export type InboundMessage<E extends object = EventMap> = {
+  [K in keyof E & string]: MessageMeta & { readonly event: K; readonly data: E[K] };
+}[keyof E & string];
 
 /** One outbound message on the wire: `mid` is unique per message so servers can drop retries. */
 export interface OutboundMessage {
