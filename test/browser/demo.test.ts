@@ -1,0 +1,93 @@
+// The demo pages in real headless Chromium: the script-tag global, the ESM build, chat between
+// two tabs, hostile chat text, and no console errors on any of it.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { startDemo, type Demo } from '../../demo/server.mjs';
+import { launchBrowser, openPage, skipBrowserTests, stats, waitMoreTicks, waitOpen, type DemoWindow, type OpenedPage } from './harness';
+
+describe.skipIf(skipBrowserTests)('demo pages in Chromium', () => {
+  let browser: Browser;
+  let demo: Demo;
+  let opened: OpenedPage[] = [];
+
+  beforeAll(async () => {
+    [browser, demo] = await Promise.all([launchBrowser(), startDemo({ port: 0, tickerMs: 50, heartbeat: 500 })]);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await demo?.close();
+  });
+  afterEach(async () => {
+    const pages = opened;
+    opened = [];
+    await Promise.all(pages.map((p) => p.context.close()));
+    // Nothing on these pages breaks the network on purpose: not a single console error is allowed.
+    expect(pages.flatMap((p) => p.unexpectedErrors())).toEqual([]);
+  });
+
+  async function open(path: string) {
+    const p = await openPage(browser, demo.url + path);
+    opened.push(p);
+    return p;
+  }
+
+  it('the script-tag global connects over WebSocket and fills the status panel', async () => {
+    const { page } = await open('/?hb=500&hbt=2000');
+    expect(await page.evaluate(() => typeof (globalThis as unknown as DemoWindow).Surewire?.createClient)).toBe('function');
+    await waitOpen(page, 'websocket');
+    await waitMoreTicks(page, 5);
+    await expect.poll(() => page.textContent('#s-state')).toBe('open');
+    expect(await page.textContent('#s-transport')).toBe('websocket');
+    expect(await page.textContent('#s-last')).toMatch(/^\d+$/);
+    // The client pings every 500 ms over WebSocket and shows the round trip.
+    await page.waitForFunction(() => /^\d+ ms$/.test(document.getElementById('s-rtt')?.textContent ?? ''));
+    const s = await stats(page);
+    expect(s.gaps).toBe(0);
+    expect(s.duplicates).toBe(0);
+    expect(Number(await page.textContent('#m-ticks'))).toBeGreaterThanOrEqual(5);
+  });
+
+  it('a chat message typed in one page appears in another', async () => {
+    const [a, b] = await Promise.all([open('/?user=ann'), open('/?user=bob')]);
+    await Promise.all([waitOpen(a.page), waitOpen(b.page)]);
+    await a.page.fill('#chat-text', 'hello from ann');
+    await a.page.press('#chat-text', 'Enter');
+    const line = b.page.locator('#chat li', { hasText: 'hello from ann' });
+    await line.waitFor();
+    expect(await line.locator('.who').textContent()).toBe('ann');
+    // The sender sees its own message come back from the hub, marked as its own.
+    await a.page.locator('#chat li.mine', { hasText: 'hello from ann' }).waitFor();
+    expect(await a.page.inputValue('#chat-text')).toBe('');
+  });
+
+  it('renders hostile chat text inertly, as the literal text', async () => {
+    const hostile = '<img src=x onerror="window.__pwned=1">';
+    const [a, b] = await Promise.all([open('/?user=mallory'), open('/?user=victim')]);
+    await Promise.all([waitOpen(a.page), waitOpen(b.page)]);
+    await a.page.fill('#chat-text', hostile);
+    await a.page.press('#chat-text', 'Enter');
+    for (const { page } of [a, b]) {
+      const text = page.locator('#chat .text', { hasText: 'onerror' });
+      await text.waitFor();
+      expect(await text.textContent()).toBe(hostile);
+      expect(await page.locator('#chat img').count()).toBe(0);
+    }
+    // An <img src=x> would have failed to load by now and logged a console error (afterEach).
+    await waitMoreTicks(b.page, 5);
+    for (const { page } of [a, b]) {
+      expect(await page.evaluate(() => (globalThis as unknown as DemoWindow).__pwned)).toBeUndefined();
+    }
+  });
+
+  it('the ESM page imports dist/surewire.mjs and receives the ticker', async () => {
+    const { page } = await open('/esm.html');
+    await waitOpen(page, 'websocket');
+    await waitMoreTicks(page, 5);
+    // No global: this page really runs the ESM build through its import map.
+    expect(await page.evaluate(() => typeof (globalThis as unknown as DemoWindow).Surewire)).toBe('undefined');
+    const s = await stats(page);
+    expect(s.gaps).toBe(0);
+    expect(s.duplicates).toBe(0);
+    await expect.poll(() => page.textContent('#s-state')).toBe('open');
+  });
+});
