@@ -94,7 +94,8 @@ export function createSendQueue(config: SendQueueConfig): SendQueue {
       } catch (cause) {
         inFlight = false;
         const error = isSurewireError(cause) ? cause : new SurewireError('SEND_FAILED', 'The send failed; it will be retried.', { cause });
-        if (error.code === 'SEND_REJECTED') {
+        // Only SEND_FAILED may succeed later; SEND_REJECTED, BAD_OPTIONS (unserialisable data)… never will.
+        if (error.code !== 'SEND_FAILED') {
           remove(batch);
           for (const p of batch) p.reject(error);
           continue;
