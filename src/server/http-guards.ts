@@ -1,0 +1,161 @@
+/**
+ * The checks every request passes before a transport sees it: URL parsing, CORS and origin,
+ * authentication, the cursor and token parameters, and a bounded JSON body reader.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { ResolvedHubOptions } from './options';
+
+/** A request target split into its path and query. */
+export interface Target {
+  readonly pathname: string;
+  readonly query: URLSearchParams;
+}
+
+/**
+ * Splits `req.url` by hand: `new URL('//evil/x', base)` would read `evil` as a host, and the
+ * hub only needs the path and the query anyway.
+ */
+export function parseTarget(url: string | undefined): Target {
+  const raw = url ?? '/';
+  const q = raw.indexOf('?');
+  return { pathname: q === -1 ? raw : raw.slice(0, q), query: new URLSearchParams(q === -1 ? '' : raw.slice(q + 1)) };
+}
+
+/**
+ * The client's resume cursor: the `lastEventId` query parameter, else the `Last-Event-ID`
+ * header (DESIGN §3: the query wins, since it is what every transport carries).
+ */
+export function readLastEventId(req: IncomingMessage, query: URLSearchParams): string | undefined {
+  const fromQuery = query.get('lastEventId');
+  if (fromQuery !== null) return fromQuery;
+  const header = req.headers['last-event-id'];
+  return typeof header === 'string' ? header : undefined;
+}
+
+/**
+ * The client's token for `authenticate`: `Authorization: Bearer <t>` (HTTP transports), else the
+ * `access_token` query parameter (WebSocket, whose browser API cannot set headers).
+ *
+ * @example createHub({ authenticate: (req) => readToken(req) === process.env.TOKEN })
+ */
+export function readToken(req: IncomingMessage): string | undefined {
+  const auth = req.headers.authorization;
+  if (typeof auth === 'string') {
+    const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
+    if (m) return m[1];
+  }
+  return parseTarget(req.url).query.get('access_token') ?? undefined;
+}
+
+/** Whether the request's `Origin` may connect; refuse with 403 when not. */
+export function originAllowed(req: IncomingMessage, options: ResolvedHubOptions): boolean {
+  const origin = req.headers.origin;
+  // Requests without an Origin (servers, curl, same-origin GETs in some browsers) always pass.
+  if (origin === undefined || options.allowOrigins === null) return true;
+  return options.allowOrigins.has(origin);
+}
+
+/**
+ * CORS response headers for an allowed cross-origin request. The origin is echoed rather than
+ * `*`, because browsers refuse `*` on credentialed requests (`withCredentials`).
+ */
+export function setCorsHeaders(req: IncomingMessage, res: ServerResponse): void {
+  const origin = req.headers.origin;
+  if (origin === undefined) return;
+  res.setHeader('Access-Control-Allow-Origin', origin);
+  res.setHeader('Access-Control-Allow-Credentials', 'true');
+  res.setHeader('Access-Control-Expose-Headers', 'Retry-After');
+  res.setHeader('Vary', 'Origin');
+}
+
+/**
+ * Answers a CORS preflight: the methods the hub serves and every requested header (with
+ * credentials a `*` would not count as a wildcard, so the request's own list is echoed).
+ */
+export function answerPreflight(req: IncomingMessage, res: ServerResponse): void {
+  const requested = req.headers['access-control-request-headers'];
+  res.statusCode = 204;
+  res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
+  res.setHeader('Access-Control-Allow-Headers', typeof requested === 'string' && requested.trim() !== '' ? requested : 'Authorization, Last-Event-ID, Content-Type');
+  res.setHeader('Access-Control-Max-Age', '600');
+  res.end();
+}
+
+/** Ends a response with a status and a short plain-text reason. */
+export function sendStatus(res: ServerResponse, status: number, headers: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const body = `${STATUS_CODES[status] ?? 'Error'}\n`;
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), ...headers });
+  res.end(body);
+}
+
+/** Refuses an upgrade with a plain HTTP answer on the raw socket, then closes it. */
+export function refuseUpgrade(socket: Duplex, status: number): void {
+  if (socket.destroyed) return;
+  const reason = STATUS_CODES[status] ?? 'Error';
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${reason.length + 1}\r\n\r\n${reason}\n`);
+  // end() waits for the peer to close its side; a client that never does must not hold the socket.
+  socket.once('finish', () => socket.destroy());
+}
+
+/**
+ * Runs `authenticate`, synchronously when it answers synchronously, so that the common case adds
+ * no tick. `done` gets `true`, `false`, or the error it threw.
+ */
+export function runAuthenticate(req: IncomingMessage, options: ResolvedHubOptions, done: (result: boolean | { error: unknown }) => void): void {
+  if (options.authenticate === null) return done(true);
+  let result: boolean | Promise<boolean>;
+  try {
+    result = options.authenticate(req);
+  } catch (error) {
+    return done({ error });
+  }
+  if (typeof result === 'object' && result !== null && typeof (result as Promise<boolean>).then === 'function') {
+    (result as Promise<boolean>).then(
+      (ok) => done(ok === true),
+      (error: unknown) => done({ error }),
+    );
+  } else {
+    done(result === true);
+  }
+}
+
+/** How a bounded body read ended. */
+export type BodyResult = { ok: true; body: string } | { ok: false; status: 400 | 413 };
+
+/**
+ * Reads a request body up to `limit` bytes. Refuses at once when `Content-Length` is too big,
+ * and stops collecting as soon as a chunked body passes the limit: nothing unbounded is held.
+ */
+export function readBody(req: IncomingMessage, limit: number, done: (result: BodyResult) => void): void {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) return done({ ok: false, status: 413 });
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let finished = false;
+  const finish = (result: BodyResult) => {
+    if (finished) return;
+    finished = true;
+    req.off('data', onData);
+    done(result);
+  };
+  const onData = (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > limit) {
+      chunks.length = 0;
+      finish({ ok: false, status: 413 });
+      // Node discards the rest of the body after the response (it is not kept), and the 413 goes
+      // with `Connection: close` so a client cannot keep streaming on this socket.
+      return;
+    }
+    chunks.push(chunk);
+  };
+  req.on('data', onData);
+  req.on('end', () => finish({ ok: true, body: Buffer.concat(chunks, size).toString('utf8') }));
+  req.on('error', () => finish({ ok: false, status: 400 }));
+}

@@ -1,0 +1,36 @@
+/**
+ * Inbound messages: drops retried duplicates by `mid` and hands the rest to `onMessage`, for
+ * WebSocket frames and `POST /send` alike, so a message re-sent over another transport after a
+ * reconnect is still delivered once.
+ */
+import type { HubMessage, HubMessageContext } from './types';
+
+/** Delivers messages once per `mid`. */
+export interface Inbox {
+  /** Hands every message whose `mid` was not seen recently to `onMessage`, in order. */
+  deliver(messages: readonly HubMessage[], ctx: HubMessageContext): void;
+}
+
+/**
+ * Creates an inbox remembering the last `window` mids. A `Set` keeps insertion order, so the
+ * oldest mid is evicted in O(1) with its first iterator value.
+ */
+export function createInbox(window: number, onMessage: (msg: HubMessage, ctx: HubMessageContext) => void, onError: (err: unknown) => void): Inbox {
+  const seen = new Set<string>();
+  return {
+    deliver(messages, ctx) {
+      for (const msg of messages) {
+        if (seen.has(msg.mid)) continue;
+        seen.add(msg.mid);
+        if (seen.size > window) seen.delete(seen.values().next().value as string);
+        // A throwing handler must not kill the connection or skip the rest of the batch; the
+        // message counts as handled (it is acked), as it reached the application.
+        try {
+          onMessage(msg, ctx);
+        } catch (err) {
+          onError(err);
+        }
+      }
+    },
+  };
+}

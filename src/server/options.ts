@@ -1,0 +1,96 @@
+/**
+ * Resolves {@link HubOptions} once, so that no other module repeats a default (STYLE: defaults
+ * are resolved once, never `opts.x ?? DEFAULT.x` at each use site).
+ */
+import type { IncomingMessage } from 'node:http';
+import type { HubMessage, HubMessageContext, HubOptions } from './types';
+
+/** {@link HubOptions} with every default applied and every value checked. */
+export interface ResolvedHubOptions {
+  readonly history: number;
+  /** `0` when heartbeats are off. */
+  readonly heartbeat: number;
+  readonly pollTimeout: number;
+  readonly maxMessageBytes: number;
+  readonly maxBufferedBytes: number;
+  /** `null` allows every origin. */
+  readonly allowOrigins: ReadonlySet<string> | null;
+  readonly authenticate: ((req: IncomingMessage) => boolean | Promise<boolean>) | null;
+  readonly onMessage: (msg: HubMessage, ctx: HubMessageContext) => void;
+  readonly onError: (err: unknown) => void;
+  /** Normalized: no trailing slash, `''` for the root; `null` when not given. */
+  readonly path: string | null;
+  readonly dedupeWindow: number;
+}
+
+/** The defaults, as documented on {@link HubOptions}. */
+export const HUB_DEFAULTS = {
+  history: 1000,
+  heartbeat: 15_000,
+  pollTimeout: 25_000,
+  maxMessageBytes: 65_536,
+  maxBufferedBytes: 4 * 1024 * 1024,
+  dedupeWindow: 10_000,
+} as const;
+
+/**
+ * Events and bytes per outgoing batch: one WebSocket frame, one SSE write, one poll answer. Big
+ * enough to amortize per-frame costs, small enough that the first events of a burst are not held
+ * back by the serialization of the rest.
+ */
+export const BATCH_MAX_EVENTS = 512;
+/** See {@link BATCH_MAX_EVENTS}. */
+export const BATCH_MAX_BYTES = 256 * 1024;
+
+/**
+ * Turns `'/rt/'`, `'rt'` and `'/rt'` into `'/rt'`, and `'/'` into `''`, so that routes are
+ * always `path + '/sse'`.
+ */
+export function normalizePath(path: string): string {
+  let p = path.trim();
+  if (!p.startsWith('/')) p = `/${p}`;
+  while (p.endsWith('/')) p = p.slice(0, -1);
+  return p;
+}
+
+function count(name: keyof typeof HUB_DEFAULTS | 'pollTimeout', value: unknown, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
+    throw new TypeError(`createHub: \`${name}\` must be a finite number ≥ ${min}, got ${String(value)}. Omit it for the default (${fallback}).`);
+  }
+  return Math.floor(value);
+}
+
+/** Checks and completes the user's options; throws a `TypeError` that says how to fix misuse. */
+export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError('createHub: `options` must be an object, e.g. `createHub({ history: 1000 })`, or omitted.');
+  }
+  const heartbeat = options.heartbeat === false ? 0 : count('heartbeat', options.heartbeat, HUB_DEFAULTS.heartbeat, 1);
+  let allowOrigins: ReadonlySet<string> | null = null;
+  if (options.allowOrigins !== undefined && options.allowOrigins !== '*') {
+    if (!Array.isArray(options.allowOrigins)) {
+      throw new TypeError("createHub: `allowOrigins` must be '*' or an array of origins like ['https://app.example.com'].");
+    }
+    // Origins compare as the browser sends them: scheme://host[:port], no trailing slash.
+    allowOrigins = new Set(options.allowOrigins.map((o) => String(o).replace(/\/+$/, '')));
+  }
+  for (const fn of ['authenticate', 'onMessage', 'onError'] as const) {
+    if (options[fn] !== undefined && typeof options[fn] !== 'function') {
+      throw new TypeError(`createHub: \`${fn}\` must be a function, e.g. \`createHub({ ${fn}: (…) => … })\`.`);
+    }
+  }
+  return {
+    history: count('history', options.history, HUB_DEFAULTS.history, 0),
+    heartbeat,
+    pollTimeout: count('pollTimeout', options.pollTimeout, HUB_DEFAULTS.pollTimeout, 1),
+    maxMessageBytes: count('maxMessageBytes', options.maxMessageBytes, HUB_DEFAULTS.maxMessageBytes, 1),
+    maxBufferedBytes: count('maxBufferedBytes', options.maxBufferedBytes, HUB_DEFAULTS.maxBufferedBytes, 1),
+    allowOrigins,
+    authenticate: options.authenticate ?? null,
+    onMessage: options.onMessage ?? (() => {}),
+    onError: options.onError ?? ((err: unknown) => console.error('surewire/server:', err)),
+    path: options.path === undefined ? null : normalizePath(options.path),
+    dedupeWindow: count('dedupeWindow', options.dedupeWindow, HUB_DEFAULTS.dedupeWindow, 1),
+  };
+}

@@ -1,0 +1,189 @@
+/**
+ * Public types of `surewire/server`. Kept apart from the implementation so that the facade,
+ * the sessions and the router can all name them without importing each other.
+ */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+
+/** The streaming transports a hub serves. */
+export type HubTransport = 'websocket' | 'sse' | 'poll';
+
+/** One message a client sent, as handed to {@link HubOptions.onMessage}. */
+export interface HubMessage {
+  /** The client's event name (any non-empty string). */
+  readonly event: string;
+  /** The parsed JSON `data`; `null` when the client sent none. */
+  readonly data: unknown;
+  /** The client's unique message id; the hub hands each `mid` to `onMessage` once. */
+  readonly mid: string;
+}
+
+/** Where a {@link HubMessage} came from. */
+export interface HubMessageContext {
+  /** `'websocket'` for a frame on an open socket, `'http'` for `POST {path}/send` (SSE and poll clients). */
+  readonly transport: 'websocket' | 'http';
+  /** The request that opened the WebSocket, or the `POST` request itself. */
+  readonly req: IncomingMessage;
+  /** The WebSocket connection the message arrived on; absent for `POST`. */
+  readonly connection?: HubConnection;
+}
+
+/** Options of {@link createHub}. Every field is optional. */
+export interface HubOptions {
+  /**
+   * Events kept for replay after a reconnect (a ring). A client whose `lastEventId` is older than
+   * the oldest kept event gets `resumed: false`. `0` keeps none.
+   * @defaultValue 1000
+   */
+  history?: number;
+  /**
+   * Milliseconds between heartbeats (SSE comment, WebSocket `{"type":"ping"}`), announced in the
+   * hello so that clients derive their dead-connection timeout from it. `false` sends none and
+   * announces none.
+   * @defaultValue 15000
+   */
+  heartbeat?: number | false;
+  /**
+   * Milliseconds a long-poll is held open when nothing is pending; it is then answered 200 with an
+   * empty body.
+   * @defaultValue 25000
+   */
+  pollTimeout?: number;
+  /**
+   * Largest inbound WebSocket frame (bigger: close 1009) and `POST` body (bigger: 413), in bytes.
+   * @defaultValue 65536
+   */
+  maxMessageBytes?: number;
+  /**
+   * Slow-client cutoff: a connection whose unsent bytes (`ws.bufferedAmount`,
+   * `res.writableLength`) pass this is destroyed; the client resumes later by id. Replays are
+   * flow-controlled and pause at half of it, so a large history does not trip it.
+   * @defaultValue 4194304 (4 MiB)
+   */
+  maxBufferedBytes?: number;
+  /**
+   * Origins allowed to connect. `'*'` allows any (the `Origin` is echoed so that credentials work).
+   * A request without an `Origin` header always passes. Others get 403 (also on upgrade).
+   * @defaultValue '*'
+   */
+  allowOrigins?: '*' | readonly string[];
+  /**
+   * Decides whether a request may connect or send. Read the token with {@link readToken}
+   * (`Authorization: Bearer` on HTTP, `access_token` query on WebSocket). `false` answers 401
+   * (WebSocket: accepted, then closed 4401, since browsers cannot see a refused upgrade's status).
+   * A throw or rejection answers 500 (WebSocket: close 1011) and goes to `onError`.
+   * @defaultValue every request passes
+   */
+  authenticate?: (req: IncomingMessage) => boolean | Promise<boolean>;
+  /**
+   * Receives every client message once per `mid` (a window of the last `dedupeWindow` mids), from
+   * WebSocket frames and `POST {path}/send` alike. A throw goes to `onError`; the message still
+   * counts as handled (it is acknowledged and not handed over again).
+   */
+  onMessage?: (msg: HubMessage, ctx: HubMessageContext) => void;
+  /**
+   * Errors the hub cannot answer to anyone: a throwing `onMessage` or `authenticate`.
+   * @defaultValue `console.error`
+   */
+  onError?: (err: unknown) => void;
+  /**
+   * Base path for {@link Hub.handleUpgrade}, which then serves exactly `{path}/ws`; also the
+   * default path of {@link Hub.attach}. Without it `handleUpgrade` serves any path ending in `/ws`
+   * and `attach` serves at the root.
+   * @defaultValue undefined
+   */
+  path?: string;
+  /**
+   * How many recent `mid`s are remembered to drop retried duplicates.
+   * @defaultValue 10000
+   */
+  dedupeWindow?: number;
+}
+
+/** Options of {@link Hub.attach}. */
+export interface AttachOptions {
+  /**
+   * Base path: the hub serves `{path}/ws`, `{path}/sse`, `{path}/poll`, `{path}/send`.
+   * @defaultValue the hub's `path` option, else `''` (the root)
+   */
+  path?: string;
+}
+
+/** One live connection: an open WebSocket, an SSE stream or a pending long-poll. */
+export interface HubConnection {
+  /** Unique within the hub, in order of arrival (`'1'`, `'2'`, …). */
+  readonly id: string;
+  readonly transport: HubTransport;
+  /** The request that opened it: read your own query parameters (e.g. a `cid`) or headers here. */
+  readonly req: IncomingMessage;
+  /** Hard drop: destroys the socket without a goodbye, like a network cut. */
+  close(): void;
+  /**
+   * Stops writing anything (events, heartbeats, pongs, acks, poll answers) and ignores inbound
+   * messages until the connection is closed: a stalled connection the client's heartbeat must
+   * catch. The hub still notices when the peer goes away.
+   */
+  pause(): void;
+}
+
+/** A snapshot from {@link Hub.stats}. */
+export interface HubStats {
+  /** Live connections per transport (pending polls for `poll`). */
+  readonly connections: { readonly websocket: number; readonly sse: number; readonly poll: number };
+  /** Bytes written but not yet flushed to the network, over every connection. */
+  readonly bufferedBytes: number;
+  /** Events currently held for replay. */
+  readonly history: number;
+}
+
+/** An Express/Connect-style middleware; `next` is called for paths the hub does not serve. */
+export type HubRequestHandler = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void;
+
+/** A `node:http` `'upgrade'` listener; returns whether the hub took the socket. */
+export type HubUpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
+
+/** The reference server: one ordered event log served over WebSocket, SSE and long-poll. */
+export interface Hub {
+  /**
+   * Serves the hub on a `node:http`/`https` server under `path`: wraps the server's existing
+   * `'request'` listeners (other paths are passed to them untouched, or answered 404 when there
+   * are none) and adds an `'upgrade'` listener for `{path}/ws` (other upgrades are left to other
+   * listeners, or refused 404 when there are none). Returns the disposer that restores the
+   * server; `close()` and the server's `'close'` event also call it.
+   */
+  attach(server: Server, options?: AttachOptions): () => void;
+  /**
+   * Middleware for `app.use('/rt', hub.handle)`: `req.url` is relative to the mount
+   * (`/sse`, `/poll`, `/send`). Other paths go to `next`, or 404 without it. A plain `GET /ws`
+   * (no upgrade) is answered 426.
+   */
+  readonly handle: HubRequestHandler;
+  /**
+   * `server.on('upgrade', hub.handleUpgrade)`: takes upgrades to `{path}/ws` when the hub has a
+   * `path` option, otherwise to any path ending in `/ws`; returns `false` and leaves every other
+   * socket alone.
+   */
+  readonly handleUpgrade: HubUpgradeHandler;
+  /**
+   * Appends an event to the log and sends it to every live connection; events published in the
+   * same tick go out together (one WebSocket frame, one write). Returns its id: decimal strings,
+   * strictly increasing from `'1'`. `data` must be JSON-serializable (`undefined` becomes `null`).
+   */
+  publish(event: string, data?: unknown): string;
+  /** Every live WebSocket, SSE stream and pending poll, as a fresh array. */
+  connections(): readonly HubConnection[];
+  /**
+   * A restart that keeps the history: WebSockets closed 1012, SSE streams ended, pending polls
+   * answered 200 empty, paused connections destroyed. New connections keep being served, and
+   * clients resume by id. Resolves when every one of them has closed.
+   */
+  disconnectAll(): Promise<void>;
+  /** Counters for monitoring and leak tests. */
+  stats(): HubStats;
+  /**
+   * Ends every connection (WebSocket close 1001, SSE streams ended, pending polls answered 200
+   * empty), clears every timer, detaches from attached servers and resolves when all is closed.
+   * Later requests get 503. Does not close your http server. Safe to call twice.
+   */
+  close(): Promise<void>;
+}
