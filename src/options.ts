@@ -148,6 +148,12 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     resolved[name] = given === false ? false : (given ?? (url === undefined ? false : joinEndpoint(url, PATHS[name])));
   }
   const transports = [...new Set<TransportName>(order)].filter((name) => resolved[name] !== false);
+  if (transports.length === 0 && order.length === 0) {
+    throw bad(`\`transports\` is empty: leave it out for ['websocket', 'sse', 'poll'], or list at least one of them.`);
+  }
+  if (transports.length === 0 && url !== undefined) {
+    throw bad(`Every transport in \`transports\` (${order.join(', ')}) is disabled in \`endpoints\`: drop a \`false\` (e.g. \`endpoints.websocket\`) or list another transport.`);
+  }
   if (transports.length === 0) {
     throw bad('No transport has an endpoint: give `url` (e.g. "https://example.com/rt") or `endpoints.websocket` / `endpoints.sse` / `endpoints.poll`.');
   }

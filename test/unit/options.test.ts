@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { joinEndpoint, resolveOptions, type ClientOptions } from '../../src/options';
+import { isSurewireError } from '../../src/errors';
+
+function badOptions(options: unknown): { code: string; fatal: boolean; message: string } {
+  try {
+    resolveOptions(options as ClientOptions);
+  } catch (error) {
+    expect(isSurewireError(error)).toBe(true);
+    return error as { code: string; fatal: boolean; message: string };
+  }
+  throw new Error('resolveOptions accepted ' + JSON.stringify(options));
+}
+
+describe('resolveOptions', () => {
+  it('applies the documented defaults', () => {
+    const o = resolveOptions({ url: 'https://example.com/rt' });
+    expect(o.transports).toEqual(['websocket', 'sse', 'poll']);
+    expect(o.endpoints).toEqual({
+      websocket: 'https://example.com/rt/ws',
+      sse: 'https://example.com/rt/sse',
+      poll: 'https://example.com/rt/poll',
+      send: 'https://example.com/rt/send',
+    });
+    expect(o.reconnect).toEqual({ initialDelay: 1000, maxDelay: 30000, factor: 2, jitter: 'full', maxAttempts: Infinity });
+    expect(o.heartbeat).toEqual({ interval: 15000, timeout: 35000, timeoutFromUser: false });
+    expect(o).toMatchObject({ openTimeout: 5000, maxQueue: 1000, autoConnect: true, decode: 'json', withCredentials: false });
+    expect(o.debug).toBeUndefined();
+  });
+
+  it('endpoints override or disable single transports, and disabled ones leave the order', () => {
+    const o = resolveOptions({ url: 'https://x/rt', endpoints: { websocket: false, poll: 'https://other/p' }, transports: ['poll', 'websocket', 'sse'] });
+    expect(o.transports).toEqual(['poll', 'sse']);
+    expect(o.endpoints.poll).toBe('https://other/p');
+    expect(o.endpoints.sse).toBe('https://x/rt/sse');
+    const only = resolveOptions({ endpoints: { sse: 'https://a/s' } });
+    expect(only.transports).toEqual(['sse']);
+    expect(only.endpoints.send).toBe(false);
+    expect(resolveOptions({ url: 'https://x', transports: ['sse', 'sse'] }).transports).toEqual(['sse']);
+  });
+
+  it('heartbeat: false and a user timeout are kept apart from the hello-derived one', () => {
+    expect(resolveOptions({ url: 'https://x', heartbeat: false }).heartbeat).toBe(false);
+    expect(resolveOptions({ url: 'https://x', heartbeat: { timeout: 9000 } }).heartbeat).toEqual({ interval: 15000, timeout: 9000, timeoutFromUser: true });
+  });
+
+  it('debug: true logs through console.debug, a function is used as is', () => {
+    const fn = () => {};
+    expect(resolveOptions({ url: 'https://x', debug: fn }).debug).toBe(fn);
+    expect(typeof resolveOptions({ url: 'https://x', debug: true }).debug).toBe('function');
+  });
+
+  it.each([
+    [undefined, /createClient\(\{ url:/],
+    [null, /createClient\(\{ url:/],
+    ['https://x', /Did you mean/],
+    [{ url: 42 }, /`url` must be a string such as/],
+    [{}, /give `url`/],
+    [{ url: 'https://x', endpoints: { websocket: false, sse: false, poll: false } }, /is disabled in `endpoints`: drop a `false` \(e.g. `endpoints.websocket`\)/],
+    [{ endpoints: { websocket: false } }, /give `url`.*or `endpoints.websocket`/],
+    [{ url: 'https://x', transports: ['websocket', 'carrier-pigeon'] }, /`transports` must be a list of 'websocket', 'sse', 'poll'/],
+    [{ url: 'https://x', transports: 'sse' }, /`transports` must be a list/],
+    [{ url: 'https://x', transports: [] }, /`transports` is empty: leave it out for \['websocket', 'sse', 'poll'\]/],
+    [{ url: 'https://x', transports: ['websocket'], endpoints: { websocket: false } }, /Every transport in `transports` \(websocket\) is disabled in `endpoints`: drop a `false`/],
+    [{ url: 'https://x', reconnect: { jitter: 'some' } }, /'full', 'equal', 'decorrelated' or 'none'/],
+    [{ url: 'https://x', reconnect: { initialDelay: -1 } }, /`reconnect.initialDelay` must be a non-negative number of ms, got -1/],
+    [{ url: 'https://x', reconnect: { maxDelay: Number.NaN } }, /`reconnect.maxDelay` must be/],
+    [{ url: 'https://x', reconnect: { factor: 0.5 } }, /`reconnect.factor` must be at least 1/],
+    [{ url: 'https://x', reconnect: { maxAttempts: -1 } }, /0 or more \(Infinity to never give up\)/],
+    [{ url: 'https://x', heartbeat: { interval: 0 } }, /`heartbeat.interval` must be a positive number of ms, got 0/],
+    [{ url: 'https://x', heartbeat: { timeout: '30s' } }, /`heartbeat.timeout` must be a positive number of ms, got 30s/],
+    [{ url: 'https://x', openTimeout: 0 }, /`openTimeout` must be a positive number/],
+    [{ url: 'https://x', maxQueue: -5 }, /`maxQueue` must be a non-negative number/],
+    [{ url: 'https://x', decode: 'xml' }, /`decode` must be 'json', 'text' or a function/],
+    [{ url: 'https://x', lastEventId: 42 }, /`lastEventId` must be a string/],
+  ])('rejects %j with BAD_OPTIONS saying what to do', (options, message) => {
+    const error = badOptions(options);
+    expect(error.code).toBe('BAD_OPTIONS');
+    expect(error.fatal).toBe(true);
+    expect(error.message).toMatch(message);
+  });
+
+  it('maxDelay below initialDelay is raised to it (never a ceiling under the floor)', () => {
+    expect(resolveOptions({ url: 'https://x', reconnect: { initialDelay: 5000, maxDelay: 100 } }).reconnect.maxDelay).toBe(5000);
+  });
+});
+
+describe('joinEndpoint', () => {
+  it.each([
+    ['https://x/rt', 'https://x/rt/ws'],
+    ['https://x/rt/', 'https://x/rt/ws'],
+    ['https://x/rt//', 'https://x/rt/ws'],
+    ['https://x/rt?app=1&v=2', 'https://x/rt/ws?app=1&v=2'],
+    ['https://x/rt/?app=1', 'https://x/rt/ws?app=1'],
+    ['https://x/rt?app=1#frag', 'https://x/rt/ws?app=1'],
+    ['https://x/rt#frag', 'https://x/rt/ws'],
+    ['/rt', '/rt/ws'],
+  ])('%s → %s', (base, joined) => {
+    expect(joinEndpoint(base, 'ws')).toBe(joined);
+  });
+
+  it('every endpoint resolved from a base keeps its query string', () => {
+    const o = resolveOptions({ url: 'https://x/rt?tenant=a' });
+    expect(Object.values(o.endpoints)).toEqual(['https://x/rt/ws?tenant=a', 'https://x/rt/sse?tenant=a', 'https://x/rt/poll?tenant=a', 'https://x/rt/send?tenant=a']);
+  });
+});
