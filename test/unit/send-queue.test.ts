@@ -1,0 +1,214 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { SurewireError } from '../../src/errors';
+import { createSendQueue, type SendQueue } from '../../src/send-queue';
+import type { Transport } from '../../src/transports/transport';
+import type { OutboundMessage, TransportName } from '../../src/types';
+
+type Answer = 'ok' | SurewireError;
+
+/** A transport whose sends are recorded and answered from a script (default: ok). */
+function fakeTransport(name: TransportName, script: Answer[] = []) {
+  const sent: OutboundMessage[][] = [];
+  const transport: Transport = {
+    name,
+    send: vi.fn(async (batch: OutboundMessage[]) => {
+      sent.push(batch);
+      const answer = script.shift() ?? 'ok';
+      if (answer !== 'ok') throw answer;
+    }),
+    close: vi.fn(),
+  };
+  return { transport, sent, mids: () => sent.flat().map((m) => m.mid), events: () => sent.flat().map((m) => m.event) };
+}
+
+const settle = async () => {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+};
+
+function queue(maxQueue = 1000, retryDelay = (n: number) => 1000 * 2 ** n): SendQueue {
+  return createSendQueue({ maxQueue, retryDelay });
+}
+
+describe('createSendQueue', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('holds sends until a transport is attached, then flushes them in order in one batch', async () => {
+    const q = queue();
+    const results: string[] = [];
+    const promises = ['a', 'b', 'c'].map((e) => q.push(e, { n: e }).then(() => results.push(e)));
+    await settle();
+    expect(q.size).toBe(3);
+    const t = fakeTransport('sse');
+    q.attach(t.transport);
+    await Promise.all(promises);
+    expect(t.sent).toHaveLength(1);
+    expect(t.events()).toEqual(['a', 'b', 'c']);
+    expect(t.sent[0]!.map((m) => m.data)).toEqual([{ n: 'a' }, { n: 'b' }, { n: 'c' }]);
+    expect(results).toEqual(['a', 'b', 'c']);
+    expect(q.size).toBe(0);
+  });
+
+  it('gives every message a unique mid', async () => {
+    const q = queue();
+    const t = fakeTransport('sse');
+    q.attach(t.transport);
+    await Promise.all(Array.from({ length: 50 }, (_, i) => q.push('e', i)));
+    expect(new Set(t.mids()).size).toBe(50);
+  });
+
+  it('sends pushed while a batch is in flight go next, in order', async () => {
+    const q = queue();
+    let release!: () => void;
+    const t = fakeTransport('sse');
+    (t.transport.send as ReturnType<typeof vi.fn>).mockImplementationOnce(async (batch: OutboundMessage[]) => {
+      t.sent.push(batch);
+      await new Promise<void>((r) => (release = r));
+    });
+    q.attach(t.transport);
+    const first = q.push('a', 1);
+    await settle();
+    const rest = [q.push('b', 2), q.push('c', 3)];
+    await settle();
+    expect(t.sent).toHaveLength(1);
+    release();
+    await Promise.all([first, ...rest]);
+    expect(t.events()).toEqual(['a', 'b', 'c']);
+  });
+
+  it('rejects beyond maxQueue with QUEUE_FULL, and the message says what to do', async () => {
+    const q = queue(2);
+    void q.push('a', 1);
+    void q.push('b', 2);
+    const error = await q.push('c', 3).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'SurewireError', code: 'QUEUE_FULL' });
+    expect((error as Error).message).toMatch(/raise maxQueue/);
+    expect(q.size).toBe(2);
+    const zero = queue(0);
+    await expect(zero.push('a', 1)).rejects.toMatchObject({ code: 'QUEUE_FULL' });
+  });
+
+  it('SEND_REJECTED rejects that batch with its status and goes on with the next', async () => {
+    const q = queue();
+    const rejected = new SurewireError('SEND_REJECTED', 'HTTP 422', { status: 422 });
+    const t = fakeTransport('sse', [rejected]);
+    const a = q.push('a', 1);
+    const b = q.push('b', 2);
+    q.attach(t.transport);
+    await expect(a).rejects.toMatchObject({ code: 'SEND_REJECTED', status: 422 });
+    await expect(b).rejects.toMatchObject({ code: 'SEND_REJECTED' }); // same batch
+    const c = q.push('c', 3);
+    await expect(c).resolves.toBeUndefined();
+    expect(t.sent.map((batch) => batch.map((m) => m.event))).toEqual([['a', 'b'], ['c']]);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('SEND_FAILED keeps the batch and retries it after the delay with the same mids', async () => {
+    const q = queue(1000, (n) => [500, 2000][n]!);
+    const failed = new SurewireError('SEND_FAILED', 'HTTP 503', { status: 503 });
+    const t = fakeTransport('sse', [failed, failed]);
+    q.attach(t.transport);
+    let done = false;
+    const p = q.push('a', 1).then(() => (done = true));
+    await settle();
+    expect(t.sent).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(499);
+    expect(t.sent).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(t.sent).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1999);
+    expect(t.sent).toHaveLength(2);
+    expect(done).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    await p;
+    expect(t.sent).toHaveLength(3);
+    const mids = t.sent.map((batch) => batch[0]!.mid);
+    expect(new Set(mids).size).toBe(1);
+  });
+
+  it('a plain thrown error counts as a retryable SEND_FAILED', async () => {
+    const q = queue(1000, () => 100);
+    const t = fakeTransport('sse');
+    (t.transport.send as ReturnType<typeof vi.fn>).mockRejectedValueOnce(new TypeError('fetch failed'));
+    q.attach(t.transport);
+    const p = q.push('a', 1);
+    await vi.advanceTimersByTimeAsync(100);
+    await expect(p).resolves.toBeUndefined();
+    expect(t.transport.send).toHaveBeenCalledTimes(2);
+  });
+
+  it('a failed batch waits for the next transport when the first one is gone, keeping its mid', async () => {
+    const q = queue(1000, () => 100);
+    const t1 = fakeTransport('sse', [new SurewireError('SEND_FAILED', 'network')]);
+    q.attach(t1.transport);
+    const p = q.push('a', 1);
+    await settle();
+    q.detach();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(t1.sent).toHaveLength(1);
+    expect(vi.getTimerCount()).toBe(0);
+    const t2 = fakeTransport('poll');
+    q.attach(t2.transport);
+    await p;
+    expect(t2.mids()).toEqual(t1.mids());
+  });
+
+  it('WebSocket with acks: unacknowledged sends go again first after a reconnect, with the same mids; acked ones do not', async () => {
+    const q = queue();
+    const t1 = fakeTransport('websocket');
+    q.attach(t1.transport);
+    q.setAckMode('on');
+    await Promise.all([q.push('a', 1), q.push('b', 2), q.push('c', 3)]);
+    q.ack([t1.mids()[1]!]); // b acknowledged
+    q.detach();
+    const d = q.push('d', 4);
+    const t2 = fakeTransport('websocket');
+    q.attach(t2.transport);
+    await d;
+    expect(t2.events()).toEqual(['a', 'c', 'd']);
+    expect(t2.mids().slice(0, 2)).toEqual([t1.mids()[0], t1.mids()[2]]);
+  });
+
+  it('WebSocket without acks (hello says so, or no hello): nothing is re-sent', async () => {
+    for (const mode of ['off', 'noHello'] as const) {
+      const q = queue();
+      const t1 = fakeTransport('websocket');
+      q.attach(t1.transport);
+      await q.push('a', 1);
+      if (mode === 'off') q.setAckMode('off');
+      else q.noHello();
+      q.detach();
+      const t2 = fakeTransport('websocket');
+      q.attach(t2.transport);
+      await settle();
+      expect(t2.sent, mode).toEqual([]);
+    }
+  });
+
+  it('HTTP sends are never kept for re-sending once a 2xx came back', async () => {
+    const q = queue();
+    const t1 = fakeTransport('sse');
+    q.attach(t1.transport);
+    await q.push('a', 1);
+    q.detach();
+    const t2 = fakeTransport('sse');
+    q.attach(t2.transport);
+    await settle();
+    expect(t2.sent).toEqual([]);
+  });
+
+  it('clear() rejects every waiting send with the given error and clears the retry timer', async () => {
+    const q = queue(1000, () => 10_000);
+    const t = fakeTransport('sse', [new SurewireError('SEND_FAILED', 'x')]);
+    q.attach(t.transport);
+    const a = q.push('a', 1);
+    const b = q.push('b', 2);
+    await settle();
+    expect(vi.getTimerCount()).toBe(1);
+    q.clear(new SurewireError('CLOSED', 'closed'));
+    await expect(a).rejects.toMatchObject({ code: 'CLOSED' });
+    await expect(b).rejects.toMatchObject({ code: 'CLOSED' });
+    expect(vi.getTimerCount()).toBe(0);
+    expect(q.size).toBe(0);
+  });
+});
