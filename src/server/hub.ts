@@ -144,7 +144,9 @@ export function createHub(options: HubOptions = {}): Hub {
         for (const listener of previous) listener.call(server, req, res);
       };
       if (relative === null) passOn();
-      else routeRequest(endpoints, req, res, target, relative, passOn);
+      // The hub owns its base path: an unknown path under it is 404 (DESIGN §5). At the root it
+      // owns only its four routes and everything else is the app's.
+      else routeRequest(endpoints, req, res, target, relative, base === '' ? passOn : undefined);
     };
     const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const { pathname } = parseTarget(req.url);

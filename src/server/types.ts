@@ -146,8 +146,8 @@ export type HubUpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buf
 export interface Hub {
   /**
    * Serves the hub on a `node:http`/`https` server under `path`: wraps the server's existing
-   * `'request'` listeners (other paths are passed to them untouched, or answered 404 when there
-   * are none) and adds an `'upgrade'` listener for `{path}/ws` (other upgrades are left to other
+   * `'request'` listeners (paths outside `path` are passed to them untouched, or answered 404
+   * when there are none; unknown paths under a non-root `path` are 404) and adds an `'upgrade'` listener for `{path}/ws` (other upgrades are left to other
    * listeners, or refused 404 when there are none). Returns the disposer that restores the
    * server; `close()` and the server's `'close'` event also call it.
    */

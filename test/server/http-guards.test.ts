@@ -1,0 +1,207 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createHub, readToken, type HubMessage } from '../../src/server/index';
+import { closeServer, onStop, openWs, startHub, stopAll } from './helpers';
+
+afterEach(stopAll);
+
+const json = { 'Content-Type': 'application/json' };
+
+/** A raw request, so that the test controls the body stream (chunked, oversized). */
+function rawRequest(url: string, options: http.RequestOptions, write: (req: http.ClientRequest) => void): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { agent: false, ...options }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    write(req);
+  });
+}
+
+describe('routing', () => {
+  it('answers 404 for unknown paths under the base and passes other paths to the app', async () => {
+    const { base, port } = await startHub();
+    expect((await fetch(`${base}/nope`)).status).toBe(404);
+    expect((await fetch(`${base}`)).status).toBe(404);
+    const app = await fetch(`http://127.0.0.1:${port}/elsewhere`);
+    expect(await app.text()).toBe('app');
+  });
+
+  it('answers 405 for a wrong method, 426 for a plain GET on /ws', async () => {
+    const { base } = await startHub();
+    const wrong = await fetch(`${base}/send`);
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get('allow')).toBe('POST, OPTIONS');
+    expect((await fetch(`${base}/sse`, { method: 'POST' })).status).toBe(405);
+    expect((await fetch(`${base}/ws`)).status).toBe(426);
+  });
+
+  it('works as Express-style middleware with a relative req.url, calling next for other paths', async () => {
+    const hub = createHub({ pollTimeout: 10_000 });
+    const server = http.createServer((req, res) => {
+      // a minimal `app.use('/rt', hub.handle)`: strip the mount, as Express does
+      if (req.url?.startsWith('/rt/')) {
+        req.url = req.url.slice(3);
+        hub.handle(req, res, () => {
+          res.statusCode = 418;
+          res.end('next');
+        });
+      } else res.end('app');
+    });
+    server.on('upgrade', hub.handleUpgrade);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    onStop(async () => {
+      await hub.close();
+      await closeServer(server);
+    });
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    hub.publish('message', 1);
+    const poll = await fetch(`${origin}/rt/poll?lastEventId=0`);
+    expect(await poll.text()).toBe('id: 1\ndata: 1\n\n');
+    expect((await fetch(`${origin}/rt/other`)).status).toBe(418);
+    const ws = await openWs(`${origin.replace('http', 'ws')}/rt/ws`);
+    await ws.until((m) => m[0]?.type === 'hello');
+  });
+
+  it('attach keeps the app for other paths and restores it on detach', async () => {
+    const hub = createHub();
+    const server = http.createServer((_req, res) => res.end('app'));
+    const detach = hub.attach(server, { path: '/rt' });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    onStop(async () => {
+      await hub.close();
+      await closeServer(server);
+    });
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    expect((await fetch(`${origin}/rt/poll`)).headers.get('content-type')).toBe('text/event-stream');
+    expect(await (await fetch(`${origin}/x`)).text()).toBe('app');
+    detach();
+    expect(await (await fetch(`${origin}/rt/poll`)).text()).toBe('app');
+    expect(server.listenerCount('upgrade')).toBe(0);
+  });
+});
+
+describe('CORS', () => {
+  it('echoes an allowed Origin with credentials and refuses others 403', async () => {
+    const { base } = await startHub({ allowOrigins: ['https://app.example.com'] });
+    const ok = await fetch(`${base}/poll`, { headers: { Origin: 'https://app.example.com' } });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+    expect(ok.headers.get('access-control-allow-credentials')).toBe('true');
+    await ok.text();
+    for (const path of ['/poll', '/sse', '/send']) {
+      const res = await fetch(`${base}${path}`, { method: path === '/send' ? 'POST' : 'GET', headers: { Origin: 'https://evil.example.com', ...json }, body: path === '/send' ? '[]' : undefined });
+      expect(res.status).toBe(403);
+    }
+    const noOrigin = await fetch(`${base}/poll`);
+    expect(noOrigin.status).toBe(200);
+    expect(noOrigin.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it("with '*' echoes any origin", async () => {
+    const { base } = await startHub();
+    const res = await fetch(`${base}/poll`, { headers: { Origin: 'https://a.example' } });
+    expect(res.headers.get('access-control-allow-origin')).toBe('https://a.example');
+  });
+
+  it('answers a preflight allowing the requested headers, or the protocol ones', async () => {
+    const { base } = await startHub({ authenticate: () => false });
+    const pre = await fetch(`${base}/send`, {
+      method: 'OPTIONS',
+      headers: { Origin: 'https://a.example', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization, content-type, x-app' },
+    });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get('access-control-allow-methods')).toContain('POST');
+    expect(pre.headers.get('access-control-allow-headers')).toBe('authorization, content-type, x-app');
+    expect(pre.headers.get('access-control-allow-origin')).toBe('https://a.example');
+    const bare = await fetch(`${base}/sse`, { method: 'OPTIONS', headers: { Origin: 'https://a.example' } });
+    expect(bare.headers.get('access-control-allow-headers')).toBe('Authorization, Last-Event-ID, Content-Type');
+  });
+});
+
+describe('authentication', () => {
+  it('answers 401 without a valid bearer token on every HTTP endpoint and passes with one', async () => {
+    const { base } = await startHub({ authenticate: async (req) => readToken(req) === 'secret', pollTimeout: 10_000 });
+    for (const [path, method] of [['/sse', 'GET'], ['/poll', 'GET'], ['/send', 'POST']] as const) {
+      const res = await fetch(`${base}${path}`, { method, headers: { ...json, Authorization: 'Bearer wrong' }, body: method === 'POST' ? '[]' : undefined });
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toBe('Bearer');
+    }
+    const ok = await fetch(`${base}/poll`, { headers: { Authorization: 'Bearer secret' } });
+    expect(ok.status).toBe(200);
+  });
+
+  it('answers 500 and reports when authenticate throws', async () => {
+    const errors: unknown[] = [];
+    const { base } = await startHub({ authenticate: () => Promise.reject(new Error('db down')), onError: (e) => errors.push(e) });
+    expect((await fetch(`${base}/poll`)).status).toBe(500);
+    expect(errors).toHaveLength(1);
+  });
+});
+
+describe('POST /send', () => {
+  async function sendHub() {
+    const received: HubMessage[] = [];
+    const server = await startHub({ maxMessageBytes: 1024, onMessage: (msg, ctx) => {
+      expect(ctx.transport).toBe('http');
+      received.push(msg);
+    } });
+    return { ...server, received };
+  }
+
+  it('delivers a JSON array or one object and answers 204, each mid once', async () => {
+    const { base, received } = await sendHub();
+    const batch = [
+      { event: 'a', data: 1, mid: 'm1' },
+      { event: 'b', data: { x: 2 }, mid: 'm2' },
+    ];
+    const res = await fetch(`${base}/send`, { method: 'POST', headers: json, body: JSON.stringify(batch) });
+    expect(res.status).toBe(204);
+    // a retried batch: accepted again, delivered never again
+    expect((await fetch(`${base}/send`, { method: 'POST', headers: json, body: JSON.stringify(batch) })).status).toBe(204);
+    expect((await fetch(`${base}/send`, { method: 'POST', headers: { 'Content-Type': 'application/json; charset=utf-8' }, body: JSON.stringify({ event: 'c', mid: 'm3' }) })).status).toBe(204);
+    expect(received).toEqual([...batch, { event: 'c', data: null, mid: 'm3' }]);
+  });
+
+  it('answers 415 for another content type', async () => {
+    const { base, received } = await sendHub();
+    const res = await fetch(`${base}/send`, { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: '[]' });
+    expect(res.status).toBe(415);
+    expect(received).toEqual([]);
+  });
+
+  it('answers 400 for malformed JSON and for missing or invalid fields, delivering nothing', async () => {
+    const { base, received } = await sendHub();
+    for (const body of ['{nope', '5', '[{"event":"a","data":1}]', '[{"event":"a","mid":"m1"},{"data":1,"mid":"m2"}]', '[{"event":3,"mid":"m"}]']) {
+      const res = await fetch(`${base}/send`, { method: 'POST', headers: json, body });
+      expect(res.status, body).toBe(400);
+    }
+    expect(received).toEqual([]);
+  });
+
+  it('answers 413 for a body over maxMessageBytes, by Content-Length or while streaming', async () => {
+    const { base, received } = await sendHub();
+    const big = JSON.stringify([{ event: 'a', data: 'x'.repeat(2000), mid: 'm' }]);
+    const declared = await fetch(`${base}/send`, { method: 'POST', headers: json, body: big });
+    expect(declared.status).toBe(413);
+    // chunked, no Content-Length: refused once the running total passes the limit
+    const streamed = await rawRequest(`${base}/send`, { method: 'POST', headers: { ...json, 'Transfer-Encoding': 'chunked' } }, (req) => {
+      req.write('[{"event":"a","mid":"m","data":"');
+      const chunk = 'x'.repeat(512);
+      let sent = 0;
+      const pump = () => {
+        // keeps sending (up to 1 MB) until the server answers: it must not wait for the end
+        while (sent < 1_000_000 && req.write(chunk)) sent += chunk.length;
+        if (sent < 1_000_000) req.once('drain', pump);
+      };
+      pump();
+      req.on('response', () => req.destroy());
+    });
+    expect(streamed.status).toBe(413);
+    expect(received).toEqual([]);
+  });
+});
