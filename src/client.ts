@@ -232,6 +232,11 @@ export function createClient<In extends object = EventMap, Out extends object = 
       },
       activity() {
         if (!live()) return;
+        // DESIGN §4: only a second 401 *before a successful open* is fatal; a token that expires
+        // hours later must be refreshed again, not end the client. "Open" is counted from the
+        // first inbound byte: a server that accepts the upgrade and closes 4401 at once has not
+        // let us in, and resetting on the bare open would loop reauth → 4401 without end.
+        if (!gotByte) reauthUsed = false;
         gotByte = true;
         liveness?.touch();
       },
