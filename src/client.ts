@@ -116,6 +116,8 @@ export function createClient<In extends object = EventMap, Out extends object = 
   let roundIndex = 0;
   let roundAllNotOffered = true;
   let preferred: TransportName | undefined; // the last transport that opened: reconnects start with it
+  // Opened but died before a byte (a buffering proxy): later rounds try them last, until one talks.
+  const demoted = new Set<TransportName>();
   let everOpened = false;
   let failures = 0;
   let previousDelay: number | undefined;
@@ -142,7 +144,7 @@ export function createClient<In extends object = EventMap, Out extends object = 
   };
 
   const startRound = (first: TransportName | undefined): void => {
-    const all = opts.transports;
+    const all = [...opts.transports.filter((name) => !demoted.has(name)), ...opts.transports.filter((name) => demoted.has(name))];
     const start = first && all.includes(first) ? first : all[0]!;
     order = [start, ...all.filter((name) => name !== start)];
     roundIndex = 0;
@@ -236,7 +238,10 @@ export function createClient<In extends object = EventMap, Out extends object = 
         // hours later must be refreshed again, not end the client. "Open" is counted from the
         // first inbound byte: a server that accepts the upgrade and closes 4401 at once has not
         // let us in, and resetting on the bare open would loop reauth → 4401 without end.
-        if (!gotByte) reauthUsed = false;
+        if (!gotByte) {
+          reauthUsed = false;
+          demoted.delete(name);
+        }
         gotByte = true;
         liveness?.touch();
       },
@@ -326,8 +331,14 @@ export function createClient<In extends object = EventMap, Out extends object = 
     const name = order[roundIndex]!;
     teardownAttempt();
     // Opened but not a byte: a buffering proxy. It counts as failed before open (DESIGN §4).
-    const classification = classify(failure, opened && gotByte);
-    if (opened && !gotByte && preferred === name) preferred = undefined;
+    let classification = classify(failure, opened && gotByte);
+    if (opened && !gotByte) {
+      demoted.add(name);
+      if (preferred === name) preferred = undefined;
+      // A close code or a heartbeat timeout would say "retry the same transport"; the table says
+      // this counts as failed before open: the next transport, now. Fatal, reauth and stop stand.
+      if (classification.verdict === 'retry') classification = { ...classification, verdict: 'next' };
+    }
     log?.(`attempt ${id}: ${name} ended (${failure.kind}) → ${classification.verdict}`, {
       code: classification.error.code,
       status: classification.error.status,
