@@ -2,7 +2,7 @@
  * Plumbing shared by every transport: a listener guard that enforces the seam's "report once,
  * nothing after close()" rule in one place, token redaction, and small helpers.
  */
-import type { Failure, TransportListener } from './transport';
+import type { TransportListener } from './transport';
 
 /** A {@link TransportListener} that drops every call after `end` or `stop()`. */
 export interface GuardedListener extends TransportListener {
@@ -26,108 +26,94 @@ function reportListenerError(error: unknown): void {
     });
 }
 
-class Guard implements GuardedListener {
-  #target: TransportListener;
-  #done = false;
-
-  constructor(target: TransportListener) {
-    this.#target = target;
-  }
-
-  get done(): boolean {
-    return this.#done;
-  }
-
-  stop(): void {
-    this.#done = true;
-  }
-
-  open(): void {
-    if (this.#done) return;
-    try {
-      this.#target.open();
-    } catch (e) {
-      reportListenerError(e);
-    }
-  }
-
-  activity(): void {
-    if (this.#done) return;
-    try {
-      this.#target.activity();
-    } catch (e) {
-      reportListenerError(e);
-    }
-  }
-
-  events(batch: Parameters<TransportListener['events']>[0]): void {
-    if (this.#done) return;
-    try {
-      this.#target.events(batch);
-    } catch (e) {
-      reportListenerError(e);
-    }
-  }
-
-  hello(hello: Parameters<TransportListener['hello']>[0]): void {
-    if (this.#done) return;
-    try {
-      this.#target.hello(hello);
-    } catch (e) {
-      reportListenerError(e);
-    }
-  }
-
-  retry(ms: number): void {
-    if (this.#done) return;
-    try {
-      this.#target.retry(ms);
-    } catch (e) {
-      reportListenerError(e);
-    }
-  }
-
-  pong(): void {
-    if (this.#done) return;
-    try {
-      this.#target.pong();
-    } catch (e) {
-      reportListenerError(e);
-    }
-  }
-
-  ack(mids: string[]): void {
-    if (this.#done) return;
-    try {
-      this.#target.ack(mids);
-    } catch (e) {
-      reportListenerError(e);
-    }
-  }
-
-  bad(raw: string, cause?: unknown): void {
-    if (this.#done) return;
-    try {
-      this.#target.bad(raw, cause);
-    } catch (e) {
-      reportListenerError(e);
-    }
-  }
-
-  end(failure: Failure): void {
-    if (this.#done) return;
-    this.#done = true;
-    try {
-      this.#target.end(failure);
-    } catch (e) {
-      reportListenerError(e);
-    }
-  }
-}
-
-/** Wraps the client's listener so that each transport cannot report twice or after `close()`. */
-export function guardListener(listener: TransportListener): GuardedListener {
-  return new Guard(listener);
+/**
+ * Wraps the client's listener so that each transport cannot report twice or after `close()`.
+ * A closure rather than a class with `#done`: the build targets ES2020, where private fields
+ * become WeakMap lookups, and this sits on the receive path.
+ */
+export function guardListener(target: TransportListener): GuardedListener {
+  let done = false;
+  return {
+    get done() {
+      return done;
+    },
+    stop() {
+      done = true;
+    },
+    open() {
+      if (done) return;
+      try {
+        target.open();
+      } catch (e) {
+        reportListenerError(e);
+      }
+    },
+    activity() {
+      if (done) return;
+      try {
+        target.activity();
+      } catch (e) {
+        reportListenerError(e);
+      }
+    },
+    events(batch) {
+      if (done) return;
+      try {
+        target.events(batch);
+      } catch (e) {
+        reportListenerError(e);
+      }
+    },
+    hello(hello) {
+      if (done) return;
+      try {
+        target.hello(hello);
+      } catch (e) {
+        reportListenerError(e);
+      }
+    },
+    retry(ms) {
+      if (done) return;
+      try {
+        target.retry(ms);
+      } catch (e) {
+        reportListenerError(e);
+      }
+    },
+    pong() {
+      if (done) return;
+      try {
+        target.pong();
+      } catch (e) {
+        reportListenerError(e);
+      }
+    },
+    ack(mids) {
+      if (done) return;
+      try {
+        target.ack(mids);
+      } catch (e) {
+        reportListenerError(e);
+      }
+    },
+    bad(raw, cause) {
+      if (done) return;
+      try {
+        target.bad(raw, cause);
+      } catch (e) {
+        reportListenerError(e);
+      }
+    },
+    end(failure) {
+      if (done) return;
+      done = true;
+      try {
+        target.end(failure);
+      } catch (e) {
+        reportListenerError(e);
+      }
+    },
+  };
 }
 
 /**

@@ -122,6 +122,7 @@ export function createHttpSender(ctx: TransportContext): HttpSender {
       throw new SurewireError('SEND_REJECTED', 'Sending is disabled by `endpoints.send: false`; give `endpoints.send` a URL (or leave it out to use `{url}/send`) to send over SSE and long-polling.');
     }
     if (closed) throw new SurewireError('SEND_FAILED', 'The transport was closed before the batch could be sent.');
+    if (batch.length === 0) return;
     let body: string;
     try {
       body = JSON.stringify(batch.map(toWire));

@@ -133,6 +133,13 @@ describe.each([
     }
   });
 
+  it('resolves an empty batch without a request', async () => {
+    const { t, posts } = open(() => new Response(null, { status: 500 }));
+    await t.send([]);
+    expect(posts).toHaveLength(0);
+    t.close();
+  });
+
   it('does not need the stream to be open', async () => {
     const rec = recorder();
     const fetch = fakeFetch(() => new Response(null, { status: 204 }));
