@@ -89,9 +89,11 @@ export abstract class Session {
       this.replay();
       return;
     }
+    // Checked before writing: a client is cut when it still holds more than the limit unsent
+    // and more is coming, so one batch bigger than the limit does not cut a healthy reader.
+    if (this.cutIfBacklogged()) return;
     this.write(batch);
     this.cursor = batch.last;
-    this.checkBuffered();
   }
 
   /**
@@ -109,7 +111,7 @@ export abstract class Session {
         this.drop();
         return;
       }
-      if (entries.length === 0) return;
+      if (entries.length === 0 || this.cutIfBacklogged()) return;
       for (const batch of toBatches(entries)) {
         if (this.buffered() + batch.size >= soft) {
           this.#waiting = true;
@@ -123,13 +125,18 @@ export abstract class Session {
         this.cursor = batch.last;
         if (this.#waiting) break;
       }
-      this.checkBuffered();
     }
   }
 
-  /** The slow-client cutoff: a client that stopped reading is cut once past the limit. */
-  protected checkBuffered(): void {
-    if (!this.#done && this.buffered() > this.host.options.maxBufferedBytes) this.drop();
+  /**
+   * The slow-client cutoff: a client that stopped reading is destroyed once more than
+   * `maxBufferedBytes` wait for it. Returns whether it was cut.
+   */
+  protected cutIfBacklogged(): boolean {
+    if (this.#done) return true;
+    if (this.buffered() <= this.host.options.maxBufferedBytes) return false;
+    this.drop();
+    return true;
   }
 
   /** The one end path: called by subclasses from their socket's close event. Idempotent. */

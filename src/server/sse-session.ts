@@ -50,8 +50,7 @@ export class SseSession extends Session {
 
   heartbeat(): void {
     if (this.paused || this.#res.writableEnded) return;
-    this.#res.write(SSE_HEARTBEAT);
-    this.checkBuffered();
+    if (!this.cutIfBacklogged()) this.#res.write(SSE_HEARTBEAT);
   }
 
   protected write(batch: Batch, flushed?: () => void): void {

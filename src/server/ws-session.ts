@@ -72,8 +72,7 @@ export class WsSession extends Session {
 
   heartbeat(): void {
     if (this.paused) return;
-    this.#send(WS_PING);
-    this.checkBuffered();
+    if (!this.cutIfBacklogged()) this.#send(WS_PING);
   }
 
   protected write(batch: Batch, flushed?: () => void): void {

@@ -44,8 +44,8 @@ describe('WebSocket', () => {
     const { hub, wsUrl } = await startHub();
     const a = await openWs(wsUrl);
     const b = await openWs(`${wsUrl}?lastEventId=0`);
-    await a.until((m) => m.length === 1);
-    await b.until((m) => m.length === 1);
+    await a.until((m) => m[0]?.type === 'hello');
+    await b.until((m) => m[0]?.type === 'hello');
     for (let i = 0; i < 100; i++) hub.publish('message', i);
     await a.until((m) => m.filter(isEvent).length === 100);
     await b.until((m) => m.filter(isEvent).length === 100);
@@ -59,7 +59,7 @@ describe('WebSocket', () => {
   it('caps a frame at 512 events', async () => {
     const { hub, wsUrl } = await startHub({ history: 2000 });
     const c = await openWs(wsUrl);
-    await c.until((m) => m.length === 1);
+    await c.until((m) => m[0]?.type === 'hello');
     for (let i = 0; i < 1100; i++) hub.publish('message', i);
     await c.until((m) => m.filter(isEvent).length === 1100);
     expect(c.frames.slice(1).map((f) => (JSON.parse(f) as unknown[]).length)).toEqual([512, 512, 76]);
