@@ -96,8 +96,8 @@ async function chaosRun(mode: Mode, seed: number): Promise<void> {
       `hub stats ${JSON.stringify(hs.hub.stats())}`,
       `proxy ${JSON.stringify(proxy.stats)}; last faults: ${proxy.journal().slice(-12).join(' | ')}`,
     ].join('\n  ');
-  const debugTail = (): string => debugLines.join('\n    ');
   };
+  const debugTail = (): string => debugLines.join('\n    ');
 
   try {
     // The hello gives a fresh client its cursor; publishing starts once it has one, so that
