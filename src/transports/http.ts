@@ -33,8 +33,9 @@ export function requestHeaders(ctx: TransportContext, own: Record<string, string
   if (ctx.token) own.Authorization = `Bearer ${ctx.token}`;
   const headers: Record<string, string> = {};
   const taken = new Set(Object.keys(own).map((name) => name.toLowerCase()));
-  for (const name of Object.keys(ctx.headers)) {
-    if (!taken.has(name.toLowerCase())) headers[name] = ctx.headers[name];
+  const extra = ctx.headers ?? {};
+  for (const name of Object.keys(extra)) {
+    if (!taken.has(name.toLowerCase())) headers[name] = extra[name];
   }
   return Object.assign(headers, own);
 }
@@ -110,8 +111,9 @@ export interface HttpSender {
  * Creates the sender of one HTTP transport. A send resolves on any 2xx (204 too) and rejects
  * with `SEND_FAILED` (network error, 408, 429, 5xx, or the transport was closed while it was in
  * flight: the client may send the batch again with the same `mid`s) or `SEND_REJECTED` (any other
- * answer, or `endpoints.send: false`). A batch that `JSON.stringify` cannot serialise rejects with
- * `BAD_OPTIONS`: sending it again cannot help.
+ * answer, or `endpoints.send: false`). A batch that `JSON.stringify` cannot serialise, a send URL
+ * that cannot be resolved and a missing `fetch` reject with `BAD_OPTIONS`: sending again cannot
+ * help.
  */
 export function createHttpSender(ctx: TransportContext): HttpSender {
   const inFlight = new Set<AbortController>();
@@ -129,12 +131,19 @@ export function createHttpSender(ctx: TransportContext): HttpSender {
     } catch (cause) {
       throw new SurewireError('BAD_OPTIONS', 'The message data cannot be serialised with JSON.stringify (a cycle or a BigInt?); send plain JSON values.', { cause });
     }
+    let fetchFn: FetchLike;
+    let url: string;
+    try {
+      fetchFn = resolveFetch(ctx);
+      url = buildUrl(ctx.sendUrl, []);
+    } catch (cause) {
+      // No fetch, or a send URL that cannot be resolved: sending again cannot help.
+      throw new SurewireError('BAD_OPTIONS', (cause as Error).message, { cause });
+    }
     const controller = new AbortController();
     inFlight.add(controller);
     let response: ResponseLike;
     try {
-      const fetchFn = resolveFetch(ctx);
-      const url = buildUrl(ctx.sendUrl, []);
       response = await fetchFn(url, {
         method: 'POST',
         headers: requestHeaders(ctx, { 'Content-Type': 'application/json' }),

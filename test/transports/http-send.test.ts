@@ -140,6 +140,15 @@ describe.each([
     t.close();
   });
 
+  it('rejects a send URL that cannot be resolved with BAD_OPTIONS (not retryable)', async () => {
+    const { t, posts } = open(() => new Response(null, { status: 204 }), { sendUrl: '/rt/send' });
+    const err = await rejection(t.send(batch));
+    expect(err.code).toBe('BAD_OPTIONS');
+    expect(err.message).toMatch(/absolute URL/);
+    expect(posts).toHaveLength(0);
+    t.close();
+  });
+
   it('does not need the stream to be open', async () => {
     const rec = recorder();
     const fetch = fakeFetch(() => new Response(null, { status: 204 }));
