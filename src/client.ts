@@ -50,6 +50,9 @@ type Timer = ReturnType<typeof setTimeout>;
 
 // DESIGN §4: the attempt count resets once a connection has stayed open this long.
 const STABLE_AFTER = 5000;
+// The largest delay setTimeout honours; beyond it browsers and Node fire at once (a 40-day
+// Retry-After, or maxDelay: Infinity after ~21 attempts, would turn into a reconnect storm).
+const MAX_TIMEOUT = 2_147_483_647;
 
 const provide = <T>(value: Provider<T>): T | Promise<T> => (typeof value === 'function' ? (value as () => T | Promise<T>)() : value);
 
@@ -386,6 +389,7 @@ export function createClient<In extends object = EventMap, Out extends object = 
     previousDelay = delay;
     // Server hints are floors and are not jittered: the server knows its load.
     if (floor !== undefined) delay = Math.max(delay, floor);
+    delay = Math.min(delay, MAX_TIMEOUT);
     failures++;
     log?.(`reconnecting in ${Math.round(delay)} ms`, { attempt: failures, first });
     setStatus({ state: 'reconnecting', transport: null, attempt: failures, error });

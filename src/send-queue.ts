@@ -101,7 +101,8 @@ export function createSendQueue(config: SendQueueConfig): SendQueue {
           continue;
         }
         // Retryable: keep the batch at the front, same mids, and try again after a delay.
-        const delay = config.retryDelay(failures++);
+        // Clamped: setTimeout fires at once beyond 2^31 - 1 ms (e.g. with maxDelay: Infinity).
+        const delay = Math.min(config.retryDelay(failures++), 2_147_483_647);
         config.log?.('send failed, retrying', { delay: Math.round(delay), status: error.status, count: batch.length });
         if (current === transport) {
           retryTimer = setTimeout(() => {
