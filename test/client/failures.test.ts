@@ -292,6 +292,16 @@ describe('HTTP answers', () => {
     expect(f.of('sse')).toHaveLength(2);
   });
 
+  it('a Retry-After beyond what setTimeout can hold (~24.8 days) still waits instead of firing at once', async () => {
+    const { base } = uniqueBase();
+    const f = scriptedFetch().on('sse', status(503, { 'retry-after': String(40 * 86_400) })).otherwise('sse', () => liveStream());
+    const r = setup({ url: base, transports: ['sse'], fetch: f.fetch });
+    await flush();
+    await advance(3_600_000);
+    expect(f.of('sse')).toHaveLength(1);
+    expect(r.client.status.state).toBe('reconnecting');
+  });
+
   it('a Retry-After shorter than the backoff does not shorten it', async () => {
     const { base } = uniqueBase();
     const f = scriptedFetch().on('sse', status(503, { 'retry-after': '1' })).otherwise('sse', () => liveStream());

@@ -212,3 +212,19 @@ describe('createSendQueue', () => {
     expect(q.size).toBe(0);
   });
 });
+
+describe('createSendQueue retry delay', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('a retry delay beyond what setTimeout holds (maxDelay: Infinity) waits instead of firing at once', async () => {
+    const q = queue(1000, () => Infinity);
+    const t = fakeTransport('sse', [new SurewireError('SEND_FAILED', 'x')]);
+    q.attach(t.transport);
+    void q.push('a', 1).catch(() => {});
+    await settle();
+    await vi.advanceTimersByTimeAsync(3_600_000);
+    expect(t.sent).toHaveLength(1);
+    q.clear(new SurewireError('CLOSED', 'closed'));
+  });
+});
