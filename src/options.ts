@@ -109,6 +109,11 @@ export interface ResolvedOptions {
 const TRANSPORTS: readonly TransportName[] = ['websocket', 'sse', 'poll'];
 const PATHS = { websocket: 'ws', sse: 'sse', poll: 'poll', send: 'send' } as const;
 
+// The largest delay setTimeout honours; beyond it (Infinity included) browsers and Node fire at
+// once. A timer option of Infinity means "never", so it is held at this (~24.8 days).
+const MAX_TIMEOUT = 2_147_483_647;
+const timer = (ms: number): number => Math.min(ms, MAX_TIMEOUT);
+
 const bad = (message: string): SurewireError => new SurewireError('BAD_OPTIONS', message, { fatal: true });
 
 /** `{url}/{path}`, keeping the base URL's query string and fragment out of the path. */
@@ -177,8 +182,8 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     hb === false
       ? false
       : {
-          interval: positive('heartbeat.interval', hb?.interval, 15000),
-          timeout: positive('heartbeat.timeout', hb?.timeout, 35000),
+          interval: timer(positive('heartbeat.interval', hb?.interval, 15000)),
+          timeout: timer(positive('heartbeat.timeout', hb?.timeout, 35000)),
           timeoutFromUser: hb?.timeout !== undefined,
         };
 
@@ -192,7 +197,7 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     endpoints: resolved as ResolvedOptions['endpoints'],
     reconnect,
     heartbeat,
-    openTimeout: positive('openTimeout', options.openTimeout, 5000),
+    openTimeout: timer(positive('openTimeout', options.openTimeout, 5000)),
     pollTimeout: positive('pollTimeout', options.pollTimeout, 40000),
     token: options.token,
     headers: options.headers,

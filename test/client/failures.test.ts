@@ -96,6 +96,15 @@ describe('openTimeout', () => {
     expect(r.codes()[0]).toBe('OPEN_TIMEOUT');
     expect(r.path()).toEqual(['connecting', 'connecting:sse', 'connecting:poll', 'open:poll']);
   });
+
+  it('openTimeout: Infinity never times out (it is not fired at once)', async () => {
+    const { base } = uniqueBase();
+    const f = scriptedFetch(); // every request hangs
+    const r = setup({ url: base, transports: ['sse', 'poll'], fetch: f.fetch, openTimeout: Infinity });
+    await advance(600_000);
+    expect(f.calls).toHaveLength(1);
+    expect(r.codes()).toEqual([]);
+  });
 });
 
 describe('opened, but died before a single byte', () => {

@@ -80,6 +80,12 @@ describe('resolveOptions', () => {
     expect(error.message).toMatch(message);
   });
 
+  it('timer options of Infinity mean "never", held at what setTimeout can wait (not fired at once)', () => {
+    const o = resolveOptions({ url: 'https://x', openTimeout: Infinity, heartbeat: { interval: Infinity, timeout: Infinity } });
+    expect(o.openTimeout).toBe(2_147_483_647);
+    expect(o.heartbeat).toMatchObject({ interval: 2_147_483_647, timeout: 2_147_483_647 });
+  });
+
   it('maxDelay below initialDelay is raised to it (never a ceiling under the floor)', () => {
     expect(resolveOptions({ url: 'https://x', reconnect: { initialDelay: 5000, maxDelay: 100 } }).reconnect.maxDelay).toBe(5000);
   });
