@@ -197,8 +197,8 @@
       : 'nothing to stall: not connected');
   });
   button('btn-restart', async () => {
-    await control('restart');
-    log('action', 'hub dropped every connection, history kept');
+    const r = await control('restart');
+    log('action', `hub restarted: ${r.restarted} connection(s) closed, history kept`);
   });
 
   for (const [id, name] of [['sw-block-ws', 'block-ws'], ['sw-no-sse', 'disable-sse']]) {

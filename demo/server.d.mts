@@ -3,8 +3,8 @@
 /** The slice of the hub (`surewire/server`) the demo and its tests use. */
 export interface DemoHub {
   publish(event: string, data: unknown): string;
-  connections(): Iterable<{ id: string; transport: 'websocket' | 'sse' | 'poll'; close(): void; pause(): void }>;
-  disconnectAll(): void;
+  connections(): readonly { id: string; transport: 'websocket' | 'sse' | 'poll'; close(): void; pause(): void }[];
+  disconnectAll(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -60,6 +60,7 @@ const PAGES = {
  */
 export async function startDemo({ port = 8080, host = '127.0.0.1', tickerMs = 500, heartbeat = 2000, history = 1000 } = {}) {
   const hub = createHub({
+    path: RT, // handleUpgrade then takes exactly /rt/ws
     history,
     heartbeat,
     onMessage(msg) {
@@ -92,6 +93,9 @@ export async function startDemo({ port = 8080, host = '127.0.0.1', tickerMs = 50
     if (path === RT || path.startsWith(RT + '/')) {
       // "Disable SSE": answer like a server that does not offer it, so the client moves on to poll.
       if (flags.disableSse && path === RT + '/sse') return send(res, 404, 'text/plain; charset=utf-8', 'SSE disabled by the demo\n');
+      // Mounted like Express's `app.use('/rt', hub.handle)`: the hub sees `/sse?…`, `/poll?…`.
+      req.originalUrl = req.url;
+      req.url = req.url.slice(RT.length) || '/';
       return hub.handle(req, res, () => send(res, 404, 'text/plain; charset=utf-8', 'Not found\n'));
     }
     if (path.startsWith('/demo/')) return control(req, res, path, url.searchParams);
@@ -133,9 +137,12 @@ export async function startDemo({ port = 8080, host = '127.0.0.1', tickerMs = 50
         for (const c of mine) c.pause();
         return json(res, 200, { stalled: mine.length, transports: mine.map((c) => c.transport) });
       }
-      case '/demo/restart':
-        hub.disconnectAll();
-        return json(res, 200, { restarted: true });
+      case '/demo/restart': {
+        const count = hub.connections().length;
+        // Answer at once: this tab's own connections are among those being closed.
+        hub.disconnectAll().catch(() => {});
+        return json(res, 200, { restarted: count });
+      }
       default:
         return json(res, 404, { error: 'unknown control' });
     }
@@ -144,11 +151,11 @@ export async function startDemo({ port = 8080, host = '127.0.0.1', tickerMs = 50
   /** The live connections whose request URL carries `cid` (the page puts it in its client URL). */
   function connectionsOf(cid) {
     if (!cid) return [];
-    return [...hub.connections()].filter((c) => cidOf(c) === cid);
+    return hub.connections().filter((c) => cidOf(c) === cid);
   }
 
   function state() {
-    const conns = [...hub.connections()];
+    const conns = hub.connections();
     return {
       ...flags,
       tickerMs,
@@ -162,7 +169,7 @@ export async function startDemo({ port = 8080, host = '127.0.0.1', tickerMs = 50
     const path = new URL(req.url ?? '/', 'http://demo.invalid').pathname;
     // "Block WebSocket": a proxy that kills upgrades. The browser only sees a failed handshake.
     if (flags.blockWebSocket || path !== RT + '/ws') return void socket.destroy();
-    hub.handleUpgrade(req, socket, head);
+    if (!hub.handleUpgrade(req, socket, head)) socket.destroy();
   });
 
   await new Promise((resolve, reject) => {

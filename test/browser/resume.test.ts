@@ -80,7 +80,10 @@ describe.skipIf(skipBrowserTests)('lossless resume in Chromium', () => {
       await waitMoreTicks(page, 5);
       const from = await transitionCount(page);
       await breakConnection(page, 'drop');
-      await waitReconnect(page, from, transport);
+      // Chromium silently retries a GET whose reused keep-alive socket is reset before any
+      // response byte, so a dropped long-poll is usually mended below the client: nothing to
+      // reconnect, and nothing may be lost either way.
+      if (transport !== 'poll') await waitReconnect(page, from, transport);
       await expectLossless(page);
     });
 
