@@ -11,8 +11,8 @@ export class LogEntry {
   readonly id: number;
   readonly event: string;
   readonly dataJson: string;
-  #ws: string | undefined;
-  #sse: string | undefined;
+  private wsCache: string | undefined;
+  private sseCache: string | undefined;
 
   constructor(id: number, event: string, dataJson: string) {
     this.id = id;
@@ -22,12 +22,12 @@ export class LogEntry {
 
   /** The WebSocket JSON object of this event. */
   get ws(): string {
-    return (this.#ws ??= wsEvent(this.id, this.event, this.dataJson));
+    return (this.wsCache ??= wsEvent(this.id, this.event, this.dataJson));
   }
 
   /** The SSE block of this event. */
   get sse(): string {
-    return (this.#sse ??= sseEvent(this.id, this.event, this.dataJson));
+    return (this.sseCache ??= sseEvent(this.id, this.event, this.dataJson));
   }
 
   /** A cheap upper-bound guess of the frame size, for batch caps (UTF-16 length ≈ bytes). */
@@ -42,8 +42,8 @@ export class LogEntry {
  */
 export class Batch {
   readonly entries: readonly LogEntry[];
-  #ws: Buffer | undefined;
-  #sse: Buffer | undefined;
+  private wsCache: Buffer | undefined;
+  private sseCache: Buffer | undefined;
 
   constructor(entries: readonly LogEntry[]) {
     if (entries.length === 0) throw new Error('surewire/server: a batch needs at least one event');
@@ -67,16 +67,16 @@ export class Batch {
 
   /** The WebSocket frame: one object for one event, else an array (DESIGN §3). */
   get ws(): Buffer {
-    if (this.#ws === undefined) {
+    if (this.wsCache === undefined) {
       const text = this.entries.length === 1 ? this.entries[0].ws : `[${this.entries.map((e) => e.ws).join(',')}]`;
-      this.#ws = Buffer.from(text, 'utf8');
+      this.wsCache = Buffer.from(text, 'utf8');
     }
-    return this.#ws;
+    return this.wsCache;
   }
 
   /** The SSE text of every event, for one `write`. */
   get sse(): Buffer {
-    return (this.#sse ??= Buffer.from(this.entries.map((e) => e.sse).join(''), 'utf8'));
+    return (this.sseCache ??= Buffer.from(this.entries.map((e) => e.sse).join(''), 'utf8'));
   }
 }
 
@@ -111,38 +111,38 @@ const ID_PATTERN = /^(?:0|[1-9]\d{0,15})$/;
 
 /** A ring of the newest `capacity` events. */
 export class EventLog {
-  readonly #capacity: number;
-  readonly #ring: (LogEntry | undefined)[];
-  #size = 0;
-  #last = 0;
+  private readonly capacity: number;
+  private readonly ring: (LogEntry | undefined)[];
+  private held = 0;
+  private newest = 0;
 
   constructor(capacity: number) {
-    this.#capacity = capacity;
-    this.#ring = new Array<LogEntry | undefined>(capacity);
+    this.capacity = capacity;
+    this.ring = new Array<LogEntry | undefined>(capacity);
   }
 
   /** The newest id issued; `0` before the first publish. */
   get last(): number {
-    return this.#last;
+    return this.newest;
   }
 
   /** The oldest id held; `last + 1` when none is held. */
   get first(): number {
-    return this.#last - this.#size + 1;
+    return this.newest - this.held + 1;
   }
 
   /** Events held. */
   get size(): number {
-    return this.#size;
+    return this.held;
   }
 
   /** Appends an event with the next id (ids survive eviction: they never repeat). */
   append(event: string, dataJson: string): LogEntry {
-    const entry = new LogEntry(this.#last + 1, event, dataJson);
-    this.#last = entry.id;
-    if (this.#capacity > 0) {
-      this.#ring[(entry.id - 1) % this.#capacity] = entry;
-      if (this.#size < this.#capacity) this.#size++;
+    const entry = new LogEntry(this.newest + 1, event, dataJson);
+    this.newest = entry.id;
+    if (this.capacity > 0) {
+      this.ring[(entry.id - 1) % this.capacity] = entry;
+      if (this.held < this.capacity) this.held++;
     }
     return entry;
   }
@@ -152,12 +152,12 @@ export class EventLog {
    * when some after `cursor` were already evicted (the caller can no longer serve it losslessly).
    */
   after(cursor: number, maxEvents = BATCH_MAX_EVENTS, maxBytes = BATCH_MAX_BYTES): LogEntry[] | null {
-    if (cursor >= this.#last) return [];
+    if (cursor >= this.newest) return [];
     if (cursor + 1 < this.first) return null;
     const out: LogEntry[] = [];
     let bytes = 0;
-    for (let id = cursor + 1; id <= this.#last && out.length < maxEvents; id++) {
-      const entry = this.#ring[(id - 1) % this.#capacity] as LogEntry;
+    for (let id = cursor + 1; id <= this.newest && out.length < maxEvents; id++) {
+      const entry = this.ring[(id - 1) % this.capacity] as LogEntry;
       if (out.length > 0 && bytes + entry.size > maxBytes) break;
       bytes += entry.size;
       out.push(entry);
@@ -174,10 +174,10 @@ export class EventLog {
    *   is replayed, since the client cannot have seen them.
    */
   resolve(lastEventId: string | undefined): ResumePoint {
-    if (lastEventId === undefined || lastEventId === '') return { cursor: this.#last, given: false };
+    if (lastEventId === undefined || lastEventId === '') return { cursor: this.newest, given: false };
     if (ID_PATTERN.test(lastEventId)) {
       const n = Number(lastEventId);
-      if (n <= this.#last && n >= this.first - 1) return { cursor: n, given: true, resumed: true };
+      if (n <= this.newest && n >= this.first - 1) return { cursor: n, given: true, resumed: true };
     }
     return { cursor: this.first - 1, given: true, resumed: false };
   }

@@ -41,29 +41,29 @@ export function servePoll(host: SessionHost, id: string, req: IncomingMessage, r
 
 /** A poll held open until an event or its timeout. */
 export class PollSession extends Session {
-  readonly #res: ServerResponse;
-  readonly #prefix: string;
-  #timer: NodeJS.Timeout | undefined;
+  private readonly res: ServerResponse;
+  private readonly prefix: string;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(host: SessionHost, id: string, req: IncomingMessage, res: ServerResponse, cursor: number, prefix: string) {
     super(host, id, 'poll', req, cursor);
-    this.#res = res;
-    this.#prefix = prefix;
+    this.res = res;
+    this.prefix = prefix;
     res.on('close', () => this.finish());
-    this.#timer = setTimeout(() => this.#answer(''), host.options.pollTimeout);
+    this.timer = setTimeout(() => this.answer(''), host.options.pollTimeout);
   }
 
   buffered(): number {
-    return this.#res.writableLength;
+    return this.res.writableLength;
   }
 
   drop(): void {
-    this.#res.destroy();
+    this.res.destroy();
   }
 
   restart(): void {
     if (this.paused) this.drop();
-    else this.#answer('');
+    else this.answer('');
   }
 
   shutdown(): Promise<void> {
@@ -77,29 +77,29 @@ export class PollSession extends Session {
 
   override pause(): void {
     super.pause();
-    clearTimeout(this.#timer);
+    clearTimeout(this.timer);
   }
 
   protected override replay(): void {
     // Behind the live head (only after a burst larger than the history): answer with what the
     // log holds, or empty so that the next poll learns of the gap through its hello.
     const entries = this.host.log.after(this.cursor);
-    this.#answer(entries && entries.length > 0 ? new Batch(entries).sse : '');
+    this.answer(entries && entries.length > 0 ? new Batch(entries).sse : '');
   }
 
   protected write(batch: Batch): void {
-    this.#answer(batch.sse);
+    this.answer(batch.sse);
   }
 
-  #answer(body: string | Buffer): void {
+  private answer(body: string | Buffer): void {
     if (this.paused || this.done) return;
-    clearTimeout(this.#timer);
+    clearTimeout(this.timer);
     // Concatenating Buffers keeps the shared batch bytes as they are.
-    answer(this.#res, this.#prefix === '' ? body : Buffer.concat([Buffer.from(this.#prefix), Buffer.from(body)]));
+    answer(this.res, this.prefix === '' ? body : Buffer.concat([Buffer.from(this.prefix), Buffer.from(body)]));
   }
 
   protected override finish(): void {
-    clearTimeout(this.#timer);
+    clearTimeout(this.timer);
     super.finish();
   }
 }

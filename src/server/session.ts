@@ -2,6 +2,10 @@
  * What every live connection shares: a cursor into the log, flow-controlled replay, the live
  * fast path that writes a shared batch, the slow-client cutoff, pause, and one end path.
  * Subclasses only know how to put bytes on their socket.
+ *
+ * The server's internal classes use TypeScript `private` rather than `#private` (STYLE): the
+ * build targets ES2020, where `#fields` become a WeakMap lookup per access, and these are read
+ * per connection per batch on the broadcast path. None of these classes is exported.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Batch, EventLog } from './event-log';
@@ -29,11 +33,11 @@ export abstract class Session {
   protected readonly host: SessionHost;
   /** The id of the last event written; events after it are still owed. */
   protected cursor: number;
-  #paused = false;
-  #done = false;
+  private isPaused = false;
+  private isDone = false;
   /** True while a replay waits for the socket to flush before writing more. */
-  #waiting = false;
-  #resolveEnded!: () => void;
+  private waiting = false;
+  private resolveEnded!: () => void;
 
   constructor(host: SessionHost, id: string, transport: HubTransport, req: IncomingMessage, cursor: number) {
     this.host = host;
@@ -41,7 +45,7 @@ export abstract class Session {
     this.transport = transport;
     this.req = req;
     this.cursor = cursor;
-    this.ended = new Promise((resolve) => (this.#resolveEnded = resolve));
+    this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
     this.connection = Object.freeze({
       id,
       transport,
@@ -53,12 +57,12 @@ export abstract class Session {
 
   /** True once the hub was told to stop writing to it. */
   get paused(): boolean {
-    return this.#paused;
+    return this.isPaused;
   }
 
   /** True once it ended. */
   get done(): boolean {
-    return this.#done;
+    return this.isDone;
   }
 
   /** Unsent bytes held for this connection. */
@@ -76,7 +80,7 @@ export abstract class Session {
 
   /** Stop writing for good; see {@link HubConnection.pause}. */
   pause(): void {
-    this.#paused = true;
+    this.isPaused = true;
   }
 
   /**
@@ -84,7 +88,7 @@ export abstract class Session {
    * still replaying ignores it (its replay reads the log); one behind catches up from the log.
    */
   offer(batch: Batch): void {
-    if (this.#done || this.#paused || this.#waiting || this.cursor >= batch.last) return;
+    if (this.isDone || this.isPaused || this.waiting || this.cursor >= batch.last) return;
     if (this.cursor !== batch.first - 1) {
       this.replay();
       return;
@@ -103,7 +107,7 @@ export abstract class Session {
    */
   protected replay(): void {
     const soft = this.host.options.maxBufferedBytes / 2;
-    while (!this.#done && !this.#paused && !this.#waiting) {
+    while (!this.isDone && !this.isPaused && !this.waiting) {
       const entries = this.host.log.after(this.cursor);
       if (entries === null) {
         // It fell behind the ring while catching up: no lossless way on from here. Dropping it
@@ -114,16 +118,16 @@ export abstract class Session {
       if (entries.length === 0 || this.cutIfBacklogged()) return;
       for (const batch of toBatches(entries)) {
         if (this.buffered() + batch.size >= soft) {
-          this.#waiting = true;
+          this.waiting = true;
           this.write(batch, () => {
-            this.#waiting = false;
+            this.waiting = false;
             this.replay();
           });
         } else {
           this.write(batch);
         }
         this.cursor = batch.last;
-        if (this.#waiting) break;
+        if (this.waiting) break;
       }
     }
   }
@@ -133,7 +137,7 @@ export abstract class Session {
    * `maxBufferedBytes` wait for it. Returns whether it was cut.
    */
   protected cutIfBacklogged(): boolean {
-    if (this.#done) return true;
+    if (this.isDone) return true;
     if (this.buffered() <= this.host.options.maxBufferedBytes) return false;
     this.drop();
     return true;
@@ -141,9 +145,9 @@ export abstract class Session {
 
   /** The one end path: called by subclasses from their socket's close event. Idempotent. */
   protected finish(): void {
-    if (this.#done) return;
-    this.#done = true;
+    if (this.isDone) return;
+    this.isDone = true;
     this.host.removed(this);
-    this.#resolveEnded();
+    this.resolveEnded();
   }
 }

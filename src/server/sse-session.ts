@@ -16,11 +16,11 @@ export const EVENT_STREAM_HEADERS = {
 
 /** An SSE session. */
 export class SseSession extends Session {
-  readonly #res: ServerResponse;
+  private readonly res: ServerResponse;
 
   constructor(host: SessionHost, id: string, req: IncomingMessage, res: ServerResponse, start: ResumePoint) {
     super(host, id, 'sse', req, start.cursor);
-    this.#res = res;
+    this.res = res;
     // Each event should leave at once, not wait for Nagle to fill a segment.
     req.socket.setNoDelay(true);
     res.on('close', () => this.finish());
@@ -31,16 +31,16 @@ export class SseSession extends Session {
   }
 
   buffered(): number {
-    return this.#res.writableLength;
+    return this.res.writableLength;
   }
 
   drop(): void {
-    this.#res.destroy();
+    this.res.destroy();
   }
 
   restart(): void {
     if (this.paused) this.drop();
-    else this.#res.end();
+    else this.res.end();
   }
 
   shutdown(): Promise<void> {
@@ -49,12 +49,12 @@ export class SseSession extends Session {
   }
 
   heartbeat(): void {
-    if (this.paused || this.#res.writableEnded) return;
-    if (!this.cutIfBacklogged()) this.#res.write(SSE_HEARTBEAT);
+    if (this.paused || this.res.writableEnded) return;
+    if (!this.cutIfBacklogged()) this.res.write(SSE_HEARTBEAT);
   }
 
   protected write(batch: Batch, flushed?: () => void): void {
-    if (this.#res.writableEnded || this.#res.destroyed) return;
-    this.#res.write(batch.sse, flushed && (() => flushed()));
+    if (this.res.writableEnded || this.res.destroyed) return;
+    this.res.write(batch.sse, flushed && (() => flushed()));
   }
 }

@@ -30,65 +30,65 @@ const CLOSE_GRACE_MS = 1000;
 
 /** A WebSocket session. */
 export class WsSession extends Session {
-  readonly #ws: WebSocket;
-  readonly #inbox: Inbox;
-  readonly #ctx: HubMessageContext;
-  #graceTimer: NodeJS.Timeout | undefined;
+  private readonly socket: WebSocket;
+  private readonly inbox: Inbox;
+  private readonly ctx: HubMessageContext;
+  private graceTimer: NodeJS.Timeout | undefined;
 
   constructor(host: SessionHost, id: string, req: IncomingMessage, ws: WebSocket, start: ResumePoint, inbox: Inbox) {
     super(host, id, 'websocket', req, start.cursor);
-    this.#ws = ws;
-    this.#inbox = inbox;
-    this.#ctx = Object.freeze({ transport: 'websocket' as const, req, connection: this.connection });
-    ws.on('message', (data, isBinary) => this.#onFrame(data, isBinary));
+    this.socket = ws;
+    this.inbox = inbox;
+    this.ctx = Object.freeze({ transport: 'websocket' as const, req, connection: this.connection });
+    ws.on('message', (data, isBinary) => this.onFrame(data, isBinary));
     // 'close' always follows 'error' in ws; the error itself needs no answer.
     ws.on('error', () => {});
     ws.on('close', () => {
-      clearTimeout(this.#graceTimer);
+      clearTimeout(this.graceTimer);
       this.finish();
     });
-    this.#send(wsHello({ heartbeat: host.options.heartbeat, resumed: start.resumed, id: start.given ? undefined : String(start.cursor) }));
+    this.sendText(wsHello({ heartbeat: host.options.heartbeat, resumed: start.resumed, id: start.given ? undefined : String(start.cursor) }));
     this.replay();
   }
 
   buffered(): number {
-    return this.#ws.bufferedAmount;
+    return this.socket.bufferedAmount;
   }
 
   drop(): void {
-    this.#ws.terminate();
+    this.socket.terminate();
   }
 
   restart(): void {
     if (this.paused) this.drop();
-    else this.#close(WsClose.serviceRestart, 'Service Restart');
+    else this.closeWith(WsClose.serviceRestart, 'Service Restart');
   }
 
   shutdown(): Promise<void> {
     if (this.paused) this.drop();
-    else this.#close(WsClose.goingAway, 'Going Away');
+    else this.closeWith(WsClose.goingAway, 'Going Away');
     return this.ended;
   }
 
   heartbeat(): void {
     if (this.paused) return;
-    if (!this.cutIfBacklogged()) this.#send(WS_PING);
+    if (!this.cutIfBacklogged()) this.sendText(WS_PING);
   }
 
   protected write(batch: Batch, flushed?: () => void): void {
-    if (this.#ws.readyState !== WebSocket.OPEN) return;
+    if (this.socket.readyState !== WebSocket.OPEN) return;
     // A Buffer built once per batch and sent as a text frame: no re-encoding per socket.
-    this.#ws.send(batch.ws, { binary: false }, flushed && (() => flushed()));
+    this.socket.send(batch.ws, { binary: false }, flushed && (() => flushed()));
   }
 
-  #send(text: string): void {
-    if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(text);
+  private sendText(text: string): void {
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(text);
   }
 
-  #close(code: number, reason: string): void {
-    if (this.#ws.readyState === WebSocket.CLOSED) return;
-    this.#ws.close(code, reason);
-    this.#graceTimer ??= setTimeout(() => this.#ws.terminate(), CLOSE_GRACE_MS);
+  private closeWith(code: number, reason: string): void {
+    if (this.socket.readyState === WebSocket.CLOSED) return;
+    this.socket.close(code, reason);
+    this.graceTimer ??= setTimeout(() => this.socket.terminate(), CLOSE_GRACE_MS);
   }
 
   /**
@@ -98,7 +98,7 @@ export class WsSession extends Session {
    * skipped and not acknowledged; valid ones are acknowledged together after `onMessage` ran,
    * duplicates included, so a client re-sending after a reconnect learns they arrived.
    */
-  #onFrame(data: RawData, isBinary: boolean): void {
+  private onFrame(data: RawData, isBinary: boolean): void {
     if (this.paused || this.done) return;
     let value: unknown;
     try {
@@ -111,12 +111,12 @@ export class WsSession extends Session {
     const messages: HubMessage[] = [];
     for (const raw of asItems(value)) {
       const item = classifyInbound(raw);
-      if (item.kind === 'ping') this.#send(WS_PONG);
+      if (item.kind === 'ping') this.sendText(WS_PONG);
       else if (item.kind === 'message') messages.push(item.message);
     }
     if (messages.length === 0) return;
-    this.#inbox.deliver(messages, this.#ctx);
+    this.inbox.deliver(messages, this.ctx);
     // onMessage may have closed or paused this connection.
-    if (!this.paused) this.#send(wsAck(messages.map((m) => m.mid)));
+    if (!this.paused) this.sendText(wsAck(messages.map((m) => m.mid)));
   }
 }
