@@ -120,20 +120,27 @@
     $('s-transport').textContent = s.transport ?? '—';
     $('s-last').textContent = s.lastEventId ?? '—';
     $('s-attempt').textContent = String(s.attempt);
-    $('s-rtt').textContent = typeof s.rtt === 'number' ? `${Math.round(s.rtt)} ms` : '—';
+    // rtt comes from the client's own WebSocket pings; on SSE or poll it is the last one seen.
+    $('s-rtt').textContent = typeof s.rtt === 'number'
+      ? `${Math.round(s.rtt)} ms${s.transport === 'websocket' ? '' : ' (last WebSocket ping)'}`
+      : '—';
     const resumed = $('s-resumed');
     resumed.textContent = s.resumed === undefined ? '—' : s.resumed ? 'yes' : 'no: events were lost';
     resumed.className = s.resumed === false ? 'bad' : '';
 
     // Log transitions, not every cursor move.
-    if (!previous || previous.state !== s.state || previous.transport !== s.transport || previous.resumed !== s.resumed) {
+    if (!previous || previous.state !== s.state || previous.transport !== s.transport) {
       let line = s.state;
       if (s.transport) line += ` via ${s.transport}`;
-      if (s.state === 'open' && s.resumed !== undefined) line += s.resumed ? ', resumed fully' : ', NOT fully resumed';
-      if (s.attempt) line += ` (attempt ${s.attempt})`;
+      if (s.state !== 'open' && s.attempt) line += ` (attempt ${s.attempt})`;
       if (s.error && s.state !== 'open') line += ` after ${s.error.code}`;
       log(s.state === 'open' ? 'good' : 'state', line);
       transitions.push({ state: s.state, transport: s.transport, error: s.error ? s.error.code : undefined });
+    }
+    // The server's hello says whether it still held every event after our cursor.
+    if (s.state === 'open' && s.resumed !== undefined && (!previous || previous.resumed !== s.resumed || previous.state !== 'open')) {
+      if (s.resumed) log('good', `resumed after id ${s.lastEventId ?? '?'}: the server replayed everything missed`);
+      else log('bad', 'NOT fully resumed: the server no longer held every missed event (refetch state)');
     }
     previous = s;
   }
@@ -186,15 +193,20 @@
     });
   }
 
+  // Each action is logged as it is sent, so the log reads in cause-then-effect order.
   button('btn-drop', async () => {
+    const entry = log('action', 'asking the server to drop my connection');
     const r = await control('drop', { cid });
-    log('action', r.dropped ? `server dropped my ${r.transports.join(', ')} connection` : 'nothing to drop: not connected');
+    entry.lastChild.textContent = r.dropped
+      ? `server dropped my ${r.transports.join(', ')} connection`
+      : 'nothing to drop: no connection open right now';
   });
   button('btn-stall', async () => {
+    const entry = log('action', 'asking the server to stall my connection');
     const r = await control('stall', { cid });
-    log('action', r.stalled
+    entry.lastChild.textContent = r.stalled
       ? `server stalled my ${r.transports.join(', ')} connection: the heartbeat (${heartbeat.timeout} ms) must catch it`
-      : 'nothing to stall: not connected');
+      : 'nothing to stall: no connection open right now';
   });
   button('btn-restart', async () => {
     const r = await control('restart');
@@ -240,6 +252,7 @@
     const list = $('log');
     list.prepend(li);
     while (list.childElementCount > 80) list.lastElementChild.remove();
+    return li;
   }
 
   function clock(d, ms) {
