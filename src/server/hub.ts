@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { EventLog, type LogEntry, toBatches } from './event-log';
 import { parseTarget, readLastEventId, refuseUpgrade, sendStatus } from './http-guards';
 import { createInbox } from './inbox';
@@ -33,6 +33,8 @@ export function createHub(options: HubOptions = {}): Hub {
   // noServer: the hub routes upgrades itself. maxPayload makes ws close 1009 on a big frame.
   const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxMessageBytes, perMessageDeflate: false, clientTracking: false });
   const detachers = new Set<() => void>();
+  /** Sockets accepted only to be closed (4401, 1011): `close()` must not wait for their grace timer. */
+  const refused = new Set<WebSocket>();
   let nextConnectionId = 0;
   let pending: LogEntry[] = [];
   let flushHandle: NodeJS.Immediate | undefined;
@@ -102,7 +104,11 @@ export function createHub(options: HubOptions = {}): Hub {
           }
           // A peer that never answers the close frame must not keep the socket for ws's 30 s.
           const t = setTimeout(() => ws.terminate(), 1000);
-          ws.on('close', () => clearTimeout(t));
+          refused.add(ws);
+          ws.on('close', () => {
+            clearTimeout(t);
+            refused.delete(ws);
+          });
           ws.on('error', () => {});
           return;
         }
@@ -217,6 +223,7 @@ export function createHub(options: HubOptions = {}): Hub {
       flushHandle = undefined;
       // Events still pending were published before close: deliver them before the goodbye.
       flush();
+      for (const ws of refused) ws.terminate();
       const all = [...sessions];
       await Promise.all(all.map((s) => s.shutdown()));
       if (heartbeatTimer !== undefined) clearInterval(heartbeatTimer);

@@ -66,7 +66,7 @@ export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError('createHub: `options` must be an object, e.g. `createHub({ history: 1000 })`, or omitted.');
   }
-  const heartbeat = options.heartbeat === false ? 0 : count('heartbeat', options.heartbeat, HUB_DEFAULTS.heartbeat, 1);
+  const heartbeat = options.heartbeat === false ? 0 : count('heartbeat', options.heartbeat, HUB_DEFAULTS.heartbeat, 0);
   let allowOrigins: ReadonlySet<string> | null = null;
   if (options.allowOrigins !== undefined && options.allowOrigins !== '*') {
     if (!Array.isArray(options.allowOrigins)) {

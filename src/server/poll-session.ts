@@ -96,6 +96,8 @@ export class PollSession extends Session {
     clearTimeout(this.timer);
     // Concatenating Buffers keeps the shared batch bytes as they are.
     answer(this.res, this.prefix === '' ? body : Buffer.concat([Buffer.from(this.prefix), Buffer.from(body)]));
+    // Answered is over: it is no longer a pending poll, even before the socket reports it.
+    this.finish();
   }
 
   protected override finish(): void {

@@ -38,8 +38,8 @@ export interface HubOptions {
   history?: number;
   /**
    * Milliseconds between heartbeats (SSE comment, WebSocket `{"type":"ping"}`), announced in the
-   * hello so that clients derive their dead-connection timeout from it. `false` sends none and
-   * announces none.
+   * hello so that clients derive their dead-connection timeout from it. `false` (or `0`) sends
+   * none and announces none.
    * @defaultValue 15000
    */
   heartbeat?: number | false;
@@ -147,7 +147,8 @@ export interface Hub {
   /**
    * Serves the hub on a `node:http`/`https` server under `path`: wraps the server's existing
    * `'request'` listeners (paths outside `path` are passed to them untouched, or answered 404
-   * when there are none; unknown paths under a non-root `path` are 404) and adds an `'upgrade'` listener for `{path}/ws` (other upgrades are left to other
+   * when there are none; unknown paths under a non-root `path` are 404; call `attach` after
+   * adding your own `'request'` listener, since one added later also sees the hub's requests) and adds an `'upgrade'` listener for `{path}/ws` (other upgrades are left to other
    * listeners, or refused 404 when there are none). Returns the disposer that restores the
    * server; `close()` and the server's `'close'` event also call it.
    */
