@@ -477,11 +477,11 @@ describe('leaks', () => {
       const name = target === window ? 'window' : 'document';
       const addOriginal = target.addEventListener.bind(target);
       const removeOriginal = target.removeEventListener.bind(target);
-      const add = vi.spyOn(target, 'addEventListener').mockImplementation((type: string, fn: EventListenerOrEventListenerObject | null, opts?: boolean | AddEventListenerOptions) => {
+      const add = vi.spyOn(target, 'addEventListener').mockImplementation((type: string, fn: EventListenerOrEventListenerObject, opts?: boolean | AddEventListenerOptions) => {
         live.set(`${name}:${type}`, (live.get(`${name}:${type}`) ?? 0) + 1);
         addOriginal(type, fn, opts);
       });
-      const remove = vi.spyOn(target, 'removeEventListener').mockImplementation((type: string, fn: EventListenerOrEventListenerObject | null, opts?: boolean | EventListenerOptions) => {
+      const remove = vi.spyOn(target, 'removeEventListener').mockImplementation((type: string, fn: EventListenerOrEventListenerObject, opts?: boolean | EventListenerOptions) => {
         live.set(`${name}:${type}`, (live.get(`${name}:${type}`) ?? 0) - 1);
         removeOriginal(type, fn, opts);
       });
