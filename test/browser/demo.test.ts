@@ -47,6 +47,24 @@ describe.skipIf(skipBrowserTests)('demo pages in Chromium', () => {
     expect(Number(await page.textContent('#m-ticks'))).toBeGreaterThanOrEqual(5);
   });
 
+  it('the transport picker recreates the client on that transport, resuming from the same cursor', async () => {
+    const { page } = await open('/?hb=500&hbt=2000');
+    await waitOpen(page, 'websocket');
+    for (const transport of ['sse', 'poll', 'websocket']) {
+      const before = await page.evaluateHandle(() => (globalThis as unknown as DemoWindow).client);
+      await page.locator(`#transport input[value=${transport}]`).check();
+      await waitOpen(page, transport);
+      expect(await page.evaluate((old) => (globalThis as unknown as DemoWindow).client !== old, before)).toBe(true);
+      await before.dispose();
+      expect(new URL(page.url()).searchParams.get('transport')).toBe(transport);
+      await waitMoreTicks(page, 5);
+    }
+    const s = await stats(page);
+    expect(s.gaps).toBe(0);
+    expect(s.duplicates).toBe(0);
+    expect(s.ticks).toBe(s.last! - s.first! + 1);
+  });
+
   it('a chat message typed in one page appears in another', async () => {
     const [a, b] = await Promise.all([open('/?user=ann'), open('/?user=bob')]);
     await Promise.all([waitOpen(a.page), waitOpen(b.page)]);
