@@ -137,6 +137,8 @@ async function chaosRun(mode: Mode, seed: number): Promise<void> {
           // has caught it (a random cut would otherwise end it first). Publishing goes on.
           blackholeEpisode = (async () => {
             proxy.stopChaos();
+            // Black-hole a live connection, not the gap between two of them.
+            await progress.until(() => client.status.state === 'open', 5000, () => `never open again\n  ${diagnose()}`);
             proxy.blackholeAll();
             await progress.until(() => errors.has('HEARTBEAT_TIMEOUT'), 5000, () => `heartbeat never caught the black hole\n  ${diagnose()}`);
             proxy.startChaos();
