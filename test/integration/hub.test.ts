@@ -1,0 +1,110 @@
+// @vitest-environment node
+/**
+ * The client against the real reference hub on 127.0.0.1: each transport's happy path, resume
+ * across hard connection cuts with nothing lost or repeated, and no open handle after close().
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createClient, type Client } from '../../src/client';
+import { createHub, type Hub, type HubMessage } from '../../src/server/index';
+import type { ClientOptions } from '../../src/options';
+import type { TransportName } from '../../src/types';
+import { WebSocket, activeResources, collect, startServer, untilStatus, type TestServer } from './helpers';
+
+type Events = { tick: { n: number }; hi: { from: string } };
+
+let srv: TestServer;
+let hub: Hub;
+const received: HubMessage[] = [];
+const clients: Client<Events>[] = [];
+
+beforeAll(async () => {
+  hub = createHub({ heartbeat: 1000, pollTimeout: 2000, onMessage: (msg) => received.push(msg) });
+  srv = await startServer();
+  hub.attach(srv.server, { path: '/rt' });
+});
+afterEach(() => {
+  for (const c of clients.splice(0)) c.close();
+});
+afterAll(async () => {
+  await hub.close();
+  await srv.close();
+});
+
+function client(options: Partial<ClientOptions>): Client<Events> {
+  const c = createClient<Events>({ url: `${srv.origin}/rt`, WebSocket, reconnect: { initialDelay: 20, maxDelay: 100 }, ...options });
+  clients.push(c);
+  return c;
+}
+
+const TRANSPORTS: TransportName[] = ['websocket', 'sse', 'poll'];
+
+describe.each(TRANSPORTS)('%s against the hub', (transport) => {
+  it('happy path: opens, receives published events in order, sends, tracks the cursor', async () => {
+    const c = client({ transports: [transport] });
+    const got = collect(c);
+    await untilStatus(c, (s) => s.state === 'open');
+    // The hello has set the cursor: events published from now on are not missed.
+    await untilStatus(c, (s) => s.lastEventId !== undefined);
+    const ids = [1, 2, 3, 4, 5].map((n) => hub.publish('tick', { n }));
+    await got.until(5);
+    expect(got.messages.map((m) => m.data)).toEqual([1, 2, 3, 4, 5].map((n) => ({ n })));
+    expect(got.messages.map((m) => m.id)).toEqual(ids);
+    expect(got.messages.every((m) => m.transport === transport && m.event === 'tick')).toBe(true);
+    expect(c.status).toMatchObject({ state: 'open', transport, lastEventId: ids[4] });
+
+    const before = received.length;
+    await c.send('hi', { from: transport });
+    await expect.poll(() => received.length, { timeout: 5000 }).toBe(before + 1);
+    expect(received.at(-1)).toMatchObject({ event: 'hi', data: { from: transport }, mid: expect.any(String) });
+    expect(got.errors).toEqual([]);
+  });
+
+  it('resumes across hard cuts: every one of N events exactly once, in order', async () => {
+    const N = 150;
+    const c = client({ transports: [transport] });
+    const got = collect(c);
+    await untilStatus(c, (s) => s.state === 'open' && s.lastEventId !== undefined);
+    const start = Number(c.status.lastEventId);
+    let published = 0;
+    let cut = 0;
+    // Publish in small bursts; every 30 events, drop every connection like a network cut.
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        for (let i = 0; i < 5 && published < N; i++) hub.publish('tick', { n: ++published });
+        if (published % 30 === 0) {
+          for (const conn of hub.connections()) {
+            conn.close();
+            cut++;
+          }
+        }
+        if (published >= N) {
+          clearInterval(timer);
+          resolve();
+        }
+      }, 5);
+    });
+    await got.until(N);
+    const ns = got.messages.map((m) => (m.data as { n: number }).n);
+    expect(ns).toEqual(Array.from({ length: N }, (_, i) => i + 1));
+    expect(got.messages.map((m) => Number(m.id))).toEqual(Array.from({ length: N }, (_, i) => start + i + 1));
+    expect(cut).toBeGreaterThan(0); // connections were cut…
+    expect(got.errors.every((e) => !e.fatal)).toBe(true); // …and survived
+    expect(c.status.state).toBe('open');
+  });
+});
+
+describe('close() against the hub', () => {
+  it('leaves no open handle: every server socket closes and no client timer remains', async () => {
+    const baseline = activeResources();
+    const cs = TRANSPORTS.map((t) => client({ transports: [t], heartbeat: { interval: 200 } }));
+    await Promise.all(cs.map((c) => untilStatus(c, (s) => s.state === 'open')));
+    hub.publish('tick', { n: 0 });
+    await Promise.all(cs.map((c) => untilStatus(c, (s) => s.lastEventId !== undefined)));
+    expect(srv.openSockets()).toBeGreaterThanOrEqual(3);
+    for (const c of cs) c.close();
+    await srv.allSocketsClosed(5000);
+    await expect.poll(() => hub.stats().connections, { timeout: 5000 }).toEqual({ websocket: 0, sse: 0, poll: 0 });
+    // Timers of the hub's own (heartbeat) existed at the baseline already; the clients add none.
+    await expect.poll(() => activeResources().Timeout ?? 0, { timeout: 3000 }).toBeLessThanOrEqual(baseline.Timeout ?? 0);
+  });
+});
