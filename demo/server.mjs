@@ -95,7 +95,8 @@ export async function startDemo({ port = 8080, host = '127.0.0.1', tickerMs = 50
       if (flags.disableSse && path === RT + '/sse') return send(res, 404, 'text/plain; charset=utf-8', 'SSE disabled by the demo\n');
       // Mounted like Express's `app.use('/rt', hub.handle)`: the hub sees `/sse?…`, `/poll?…`.
       req.originalUrl = req.url;
-      req.url = req.url.slice(RT.length) || '/';
+      const rest = req.url.slice(RT.length);
+      req.url = rest.startsWith('/') ? rest : `/${rest}`;
       return hub.handle(req, res, () => send(res, 404, 'text/plain; charset=utf-8', 'Not found\n'));
     }
     if (path.startsWith('/demo/')) return control(req, res, path, url.searchParams);
@@ -103,7 +104,13 @@ export async function startDemo({ port = 8080, host = '127.0.0.1', tickerMs = 50
     if (path in PAGES) return serveFile(res, join(here, PAGES[path]));
     if (path in VENDOR) return serveFile(res, fileURLToPath(VENDOR[path]()));
     if (path.startsWith('/dist/')) {
-      const file = normalize(join(dist, decodeURIComponent(path.slice('/dist/'.length))));
+      let name;
+      try {
+        name = decodeURIComponent(path.slice('/dist/'.length));
+      } catch {
+        return notFound(res);
+      }
+      const file = normalize(join(dist, name));
       const ext = extname(file);
       if (!file.startsWith(dist + sep) || !['.js', '.mjs', '.map'].includes(ext)) return notFound(res);
       return serveFile(res, file);

@@ -65,9 +65,10 @@ describe.skipIf(skipBrowserTests)('demo pages in Chromium', () => {
     expect(s.ticks).toBe(s.last! - s.first! + 1);
   });
 
-  it('a chat message typed in one page appears in another', async () => {
-    const [a, b] = await Promise.all([open('/?user=ann'), open('/?user=bob')]);
-    await Promise.all([waitOpen(a.page), waitOpen(b.page)]);
+  it('a chat message typed in one page appears in another (sent over WebSocket and over POST)', async () => {
+    // ann sends WebSocket frames; bob, on long-polling, sends with POST /rt/send.
+    const [a, b] = await Promise.all([open('/?user=ann'), open('/?user=bob&transport=poll')]);
+    await Promise.all([waitOpen(a.page, 'websocket'), waitOpen(b.page, 'poll')]);
     await a.page.fill('#chat-text', 'hello from ann');
     await a.page.press('#chat-text', 'Enter');
     const line = b.page.locator('#chat li', { hasText: 'hello from ann' });
@@ -76,6 +77,12 @@ describe.skipIf(skipBrowserTests)('demo pages in Chromium', () => {
     // The sender sees its own message come back from the hub, marked as its own.
     await a.page.locator('#chat li.mine', { hasText: 'hello from ann' }).waitFor();
     expect(await a.page.inputValue('#chat-text')).toBe('');
+
+    await b.page.fill('#chat-text', 'hi ann, bob here');
+    await b.page.click('#chat-form button[type=submit]');
+    await a.page.locator('#chat li', { hasText: 'hi ann, bob here' }).waitFor();
+    // Each message arrives exactly once.
+    for (const { page } of [a, b]) expect(await page.locator('#chat li').count()).toBe(2);
   });
 
   it('renders hostile chat text inertly, as the literal text', async () => {
