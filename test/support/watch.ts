@@ -51,7 +51,11 @@ export function watch(options: ClientOptions): Watched {
   );
   client.onMessage((m) => {
     messages.push({ event: m.event, data: m.data, id: m.id, transport: m.transport });
-    if (m.event === 'tick') ns.push((m.data as { n: number }).n);
+    if (m.event === 'tick') {
+      // With decode: 'text' the data is the raw JSON text.
+      const data = typeof m.data === 'string' ? (JSON.parse(m.data) as { n: number }) : (m.data as { n: number });
+      ns.push(data.n);
+    }
     progress.bump();
   });
   client.onError((e) => {
