@@ -12,108 +12,42 @@ export interface GuardedListener extends TransportListener {
   stop(): void;
 }
 
-/**
- * Surfaces an error thrown by a listener without breaking the transport, the way an
- * `EventTarget` reports a throwing handler: the transport's own state must not depend on the
- * client's code behaving.
- */
-function reportListenerError(error: unknown): void {
-  const report = (globalThis as { reportError?: (e: unknown) => void }).reportError;
-  if (typeof report === 'function') report(error);
-  else
-    queueMicrotask(() => {
-      throw error;
-    });
-}
+const METHODS = ['open', 'activity', 'events', 'hello', 'retry', 'pong', 'ack', 'bad', 'end'] as const;
 
 /**
- * Wraps the client's listener so that each transport cannot report twice or after `close()`.
+ * Wraps the client's listener so that a transport cannot report twice or after `close()`, and
+ * a throwing listener is surfaced the way an `EventTarget` reports a throwing handler
+ * (`reportError`) without breaking the transport: its state must not depend on the caller.
  * A closure rather than a class with `#done`: the build targets ES2020, where private fields
  * become WeakMap lookups, and this sits on the receive path.
  */
 export function guardListener(target: TransportListener): GuardedListener {
   let done = false;
-  return {
+  const guarded = {
     get done() {
       return done;
     },
     stop() {
       done = true;
     },
-    open() {
+  } as GuardedListener;
+  for (const name of METHODS) {
+    (guarded as unknown as Record<string, (a?: unknown, b?: unknown) => void>)[name] = (a, b) => {
       if (done) return;
+      if (name === 'end') done = true;
       try {
-        target.open();
-      } catch (e) {
-        reportListenerError(e);
+        (target[name] as (a?: unknown, b?: unknown) => void)(a, b);
+      } catch (error) {
+        const report = (globalThis as { reportError?: (e: unknown) => void }).reportError;
+        if (report) report(error);
+        else
+          queueMicrotask(() => {
+            throw error;
+          });
       }
-    },
-    activity() {
-      if (done) return;
-      try {
-        target.activity();
-      } catch (e) {
-        reportListenerError(e);
-      }
-    },
-    events(batch) {
-      if (done) return;
-      try {
-        target.events(batch);
-      } catch (e) {
-        reportListenerError(e);
-      }
-    },
-    hello(hello) {
-      if (done) return;
-      try {
-        target.hello(hello);
-      } catch (e) {
-        reportListenerError(e);
-      }
-    },
-    retry(ms) {
-      if (done) return;
-      try {
-        target.retry(ms);
-      } catch (e) {
-        reportListenerError(e);
-      }
-    },
-    pong() {
-      if (done) return;
-      try {
-        target.pong();
-      } catch (e) {
-        reportListenerError(e);
-      }
-    },
-    ack(mids) {
-      if (done) return;
-      try {
-        target.ack(mids);
-      } catch (e) {
-        reportListenerError(e);
-      }
-    },
-    bad(raw, cause) {
-      if (done) return;
-      try {
-        target.bad(raw, cause);
-      } catch (e) {
-        reportListenerError(e);
-      }
-    },
-    end(failure) {
-      if (done) return;
-      done = true;
-      try {
-        target.end(failure);
-      } catch (e) {
-        reportListenerError(e);
-      }
-    },
-  };
+    };
+  }
+  return guarded;
 }
 
 /**
@@ -127,32 +61,22 @@ export function later(fn: () => void): void {
 /** Does nothing; handlers are replaced by it on teardown (`ws` throws on an unheard `error`). */
 export function noop(): void {}
 
-const REDACTED = '[redacted]';
-
 /**
- * Returns `error` with every occurrence of the token (raw or URL-encoded) removed from its
- * message, and from its causes. Platform errors quote URLs and header values ("Invalid URL:
+ * Returns `error` with every occurrence of the token (raw or URL-encoded) replaced in its
+ * message, stack and causes. Platform errors quote URLs and header values ("Invalid URL:
  * wss://…?access_token=…", "invalid header value 'Bearer …'"), and a token must never reach an
  * error message or a log.
  */
 export function redact(error: unknown, token: string | undefined, depth = 0): unknown {
   if (!token || depth > 4) return error;
-  if (typeof error === 'string') return scrub(error, token);
+  const scrub = (text: string): string => text.split(token).join('[redacted]').split(encodeURIComponent(token)).join('[redacted]');
+  if (typeof error === 'string') return scrub(error);
   if (!(error instanceof Error)) return error;
-  const message = scrub(error.message, token);
-  const cause = (error as { cause?: unknown }).cause;
-  const cleanCause = cause === undefined ? undefined : redact(cause, token, depth + 1);
-  const stack = typeof error.stack === 'string' ? scrub(error.stack, token) : undefined;
-  if (message === error.message && cleanCause === cause && stack === error.stack) return error;
-  const copy = new Error(message, cleanCause === undefined ? undefined : { cause: cleanCause });
+  const { message, stack, cause } = error as Error & { cause?: unknown };
+  const clean = cause === undefined ? undefined : redact(cause, token, depth + 1);
+  if (scrub(message) === message && clean === cause && (stack === undefined || scrub(stack) === stack)) return error;
+  const copy = new Error(scrub(message), clean === undefined ? undefined : { cause: clean });
   copy.name = error.name;
-  if (stack !== undefined) copy.stack = stack;
+  copy.stack = stack === undefined ? undefined : scrub(stack);
   return copy;
-}
-
-function scrub(text: string, token: string): string {
-  let out = text.split(token).join(REDACTED);
-  const encoded = encodeURIComponent(token);
-  if (encoded !== token) out = out.split(encoded).join(REDACTED);
-  return out;
 }
