@@ -3,7 +3,7 @@
  * The client acts on the verdict; nothing else in the codebase decides retry versus give up.
  */
 import { parseRetryAfter } from './backoff';
-import { SurewireError } from './errors';
+import { SurewireError, type SurewireErrorCode } from './errors';
 import type { Failure } from './transports/transport';
 
 /**
@@ -33,59 +33,45 @@ export interface Classification {
  * @param now - for `Retry-After` dates.
  */
 export function classify(failure: Failure, opened: boolean, now: number = Date.now()): Classification {
+  const result = (verdict: Verdict, code: SurewireErrorCode, message: string, extra: { status?: number; closeCode?: number; cause?: unknown } = {}): Classification => ({
+    verdict,
+    error: new SurewireError(code, message, { ...extra, fatal: verdict === 'fatal' }),
+  });
+  const lost = opened ? 'retry' : 'next';
   switch (failure.kind) {
     case 'network':
-      return {
-        verdict: opened ? 'retry' : 'next',
-        error: new SurewireError('NETWORK', opened ? 'The connection was lost.' : 'Could not connect (network error, refused or reset).', { cause: failure.cause }),
-      };
+      return result(lost, 'NETWORK', opened ? 'Connection lost.' : 'Could not connect.', { cause: failure.cause });
     case 'timeout':
-      return { verdict: opened ? 'retry' : 'next', error: new SurewireError('OPEN_TIMEOUT', 'The transport did not open within openTimeout.') };
-    case 'no-content':
-      return { verdict: 'stop', error: new SurewireError('HTTP_STATUS', 'The server answered 204: stop reconnecting.', { status: 204 }) };
-    case 'content-type':
-      return {
-        verdict: 'next',
-        notOffered: true,
-        error: new SurewireError('BAD_CONTENT_TYPE', `Expected text/event-stream, got ${failure.contentType ?? 'no content type'}.`),
-      };
+      return result(lost, 'OPEN_TIMEOUT', 'Not open within openTimeout.');
     case 'ended':
-      return { verdict: opened ? 'retry' : 'next', error: new SurewireError('STREAM_ENDED', 'The server ended the stream.') };
+      return result(lost, 'STREAM_ENDED', 'The server ended the stream.');
     case 'dead':
-      return { verdict: 'retry', error: new SurewireError('HEARTBEAT_TIMEOUT', 'Nothing arrived within heartbeat.timeout: the connection is dead.') };
-    case 'http':
-      return classifyStatus(failure.status, failure.retryAfter, now);
-    case 'close':
-      return classifyClose(failure.code, failure.reason);
+      return result('retry', 'HEARTBEAT_TIMEOUT', 'Nothing arrived within heartbeat.timeout.');
+    case 'no-content':
+      return result('stop', 'HTTP_STATUS', 'HTTP 204: stop.', { status: 204 });
+    case 'content-type':
+      return { ...result('next', 'BAD_CONTENT_TYPE', `Not text/event-stream: ${failure.contentType}.`), notOffered: true };
+    case 'http': {
+      const { status } = failure;
+      const extra = { status };
+      const message = `HTTP ${status}.`;
+      if (status === 404 || status === 405 || status === 501) return { ...result('next', 'NOT_OFFERED', message, extra), notOffered: true };
+      if (status === 401) return result('reauth', 'UNAUTHORIZED', message, extra);
+      if (status === 408 || status === 429 || status >= 500 || status < 400) {
+        return { ...result('retry', 'HTTP_STATUS', message, extra), retryAfter: parseRetryAfter(failure.retryAfter, now) };
+      }
+      return result('fatal', status === 403 ? 'FORBIDDEN' : 'HTTP_STATUS', message, extra);
+    }
+    case 'close': {
+      const { code } = failure;
+      const extra = { closeCode: code };
+      const message = `WebSocket closed ${code}${failure.reason ? ` (${failure.reason})` : ''}.`;
+      if (code === 4401) return result('reauth', 'UNAUTHORIZED', message, extra);
+      if (code === 1008 || code === 4403) return result('fatal', 'FORBIDDEN', message, extra);
+      if (code >= 4400 && code <= 4499) return result('fatal', 'WS_CLOSE', message, extra);
+      // 1000 not asked by us, 1001, 1006, 1009, 1011–1013, other 4xxx — and, beyond the table,
+      // every other code: the connection survives whatever it can survive.
+      return result('retry', 'WS_CLOSE', message, extra);
+    }
   }
-}
-
-function classifyStatus(status: number, retryAfterHeader: string | null | undefined, now: number): Classification {
-  if (status === 404 || status === 405 || status === 501) {
-    return { verdict: 'next', notOffered: true, error: new SurewireError('NOT_OFFERED', `HTTP ${status}: the transport is not offered at this endpoint.`, { status }) };
-  }
-  if (status === 401) {
-    return { verdict: 'reauth', error: new SurewireError('UNAUTHORIZED', 'HTTP 401: the server refused the credentials.', { status }) };
-  }
-  if (status === 408 || status === 429 || status >= 500 || status < 400) {
-    const retryAfter = parseRetryAfter(retryAfterHeader, now);
-    const error = new SurewireError('HTTP_STATUS', `HTTP ${status}: will retry.`, { status });
-    return retryAfter === undefined ? { verdict: 'retry', error } : { verdict: 'retry', error, retryAfter };
-  }
-  const code = status === 403 ? 'FORBIDDEN' : 'HTTP_STATUS';
-  return { verdict: 'fatal', error: new SurewireError(code, `HTTP ${status}: the server refused the connection for good.`, { status, fatal: true }) };
-}
-
-function classifyClose(code: number, reason: string): Classification {
-  const why = reason ? ` (${reason})` : '';
-  if (code === 4401) {
-    return { verdict: 'reauth', error: new SurewireError('UNAUTHORIZED', `WebSocket closed 4401${why}: the server refused the credentials.`, { closeCode: code }) };
-  }
-  if (code === 1008 || (code >= 4400 && code <= 4499)) {
-    const errorCode = code === 1008 || code === 4403 ? 'FORBIDDEN' : 'WS_CLOSE';
-    return { verdict: 'fatal', error: new SurewireError(errorCode, `WebSocket closed ${code}${why}: the server refused this client for good.`, { closeCode: code, fatal: true }) };
-  }
-  // 1000 not asked by us, 1001, 1006, 1009, 1011–1013, other 4xxx — and, beyond the table,
-  // every other code: the connection survives whatever it can survive.
-  return { verdict: 'retry', error: new SurewireError('WS_CLOSE', `WebSocket closed ${code}${why}.`, { closeCode: code }) };
 }
