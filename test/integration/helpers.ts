@@ -73,7 +73,7 @@ export async function startServer(
 }
 
 /** Resolves with the first status for which `test` holds (the current one included). */
-export function untilStatus(client: Client<object>, test: (s: Status) => boolean, timeoutMs = 10_000): Promise<Status> {
+export function untilStatus(client: Pick<Client, 'status' | 'onStatus'>, test: (s: Status) => boolean, timeoutMs = 10_000): Promise<Status> {
   if (test(client.status)) return Promise.resolve(client.status);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
