@@ -1,0 +1,95 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createHub, type HubMessage } from '../../src/server/index';
+import { openSse, openWs, startHub, stopAll } from './helpers';
+
+afterEach(stopAll);
+
+describe('createHub', () => {
+  it('refuses unusable options with a TypeError that says what to pass', () => {
+    expect(() => createHub({ history: -1 })).toThrow(/`history` must be a finite number ≥ 0/);
+    expect(() => createHub({ pollTimeout: Number.NaN })).toThrow(TypeError);
+    expect(() => createHub({ allowOrigins: 'https://a.example' as unknown as '*' })).toThrow(/array of origins/);
+    expect(() => createHub({ onMessage: 'x' as unknown as () => void })).toThrow(/`onMessage` must be a function/);
+  });
+});
+
+describe('publish', () => {
+  it('returns strictly increasing decimal ids, also with no one connected', async () => {
+    const hub = createHub();
+    expect([hub.publish('a'), hub.publish('b', 1), hub.publish('c', { x: 1 })]).toEqual(['1', '2', '3']);
+    expect(hub.stats().history).toBe(3);
+    await hub.close();
+  });
+
+  it('refuses an event name SSE cannot carry and data JSON cannot encode, without using an id', async () => {
+    const hub = createHub();
+    expect(() => hub.publish('')).toThrow(/non-empty string/);
+    expect(() => hub.publish('a\nb')).toThrow(TypeError);
+    expect(() => hub.publish('surewire:hello')).toThrow(TypeError);
+    expect(() => hub.publish('m', () => 1)).toThrow(/JSON-serializable/);
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    expect(() => hub.publish('m', circular)).toThrow();
+    expect(hub.publish('m')).toBe('1');
+    await hub.close();
+  });
+});
+
+describe('heartbeat: false', () => {
+  it('announces no heartbeat in the hello', async () => {
+    const { base, wsUrl } = await startHub({ heartbeat: false });
+    const ws = await openWs(wsUrl);
+    await ws.until((m) => m.length >= 1);
+    expect(ws.messages[0]).toEqual({ type: 'hello', ack: true, id: '0' });
+    const sse = await openSse(`${base}/sse`);
+    expect(await sse.until((t) => t.includes('data:'))).toContain('data: {}\n');
+  });
+});
+
+describe('dedupe across transports', () => {
+  it('acks but does not deliver again a mid first sent by POST and re-sent over WebSocket', async () => {
+    const received: HubMessage[] = [];
+    const { base, wsUrl } = await startHub({ onMessage: (m) => received.push(m) });
+    const res = await fetch(`${base}/send`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify([{ event: 'e', data: 1, mid: 'x1' }]) });
+    expect(res.status).toBe(204);
+    const ws = await openWs(wsUrl);
+    ws.send([
+      { event: 'e', data: 1, mid: 'x1' },
+      { event: 'e', data: 2, mid: 'x2' },
+    ]);
+    await ws.until((m) => m.some((x) => x.type === 'ack'));
+    expect(ws.messages.find((x) => x.type === 'ack')).toEqual({ type: 'ack', mids: ['x1', 'x2'] });
+    expect(received.map((m) => m.mid)).toEqual(['x1', 'x2']);
+  });
+
+  it('forgets mids beyond the window', async () => {
+    const received: string[] = [];
+    const { wsUrl } = await startHub({ dedupeWindow: 2, onMessage: (m) => received.push(m.mid) });
+    const ws = await openWs(wsUrl);
+    for (const mid of ['a', 'b', 'c', 'a']) ws.send({ event: 'e', mid });
+    await ws.until((m) => m.filter((x) => x.type === 'ack').length === 4);
+    // 'a' fell out of a window of 2 when 'c' arrived
+    expect(received).toEqual(['a', 'b', 'c', 'a']);
+  });
+
+  it('keeps going when onMessage throws: reported, acked, the rest of the frame delivered', async () => {
+    const errors: unknown[] = [];
+    const received: string[] = [];
+    const { wsUrl } = await startHub({
+      onError: (e) => errors.push(e),
+      onMessage: (m) => {
+        received.push(m.mid);
+        if (m.mid === 'boom') throw new Error('app bug');
+      },
+    });
+    const ws = await openWs(wsUrl);
+    ws.send([
+      { event: 'e', mid: 'boom' },
+      { event: 'e', mid: 'ok' },
+    ]);
+    await ws.until((m) => m.some((x) => x.type === 'ack'));
+    expect(ws.messages.find((x) => x.type === 'ack')).toEqual({ type: 'ack', mids: ['boom', 'ok'] });
+    expect(received).toEqual(['boom', 'ok']);
+    expect(errors).toHaveLength(1);
+  });
+});
