@@ -169,6 +169,8 @@ export function createClient<In extends object = EventMap, Out extends object = 
     const id = ++attemptId;
     const name = order[roundIndex]!;
     setStatus({ state: everOpened ? 'reconnecting' : 'connecting', transport: name });
+    // A status or error handler may have called close() (or connect()): this attempt is over.
+    if (id !== attemptId) return;
     log?.(`attempt ${id}: trying ${name}`, { attempt: failures, endpoint: opts.endpoints[name] });
     let token: string | null | undefined | Promise<string | null | undefined>;
     let headers: Record<string, string> | Promise<Record<string, string>> | undefined;
@@ -179,6 +181,7 @@ export function createClient<In extends object = EventMap, Out extends object = 
       tokenFailed(id, cause);
       return;
     }
+    if (id !== attemptId) return; // the token function closed the client
     if (token instanceof Promise || headers instanceof Promise) {
       Promise.all([token, headers]).then(
         ([t, h]) => id === attemptId && open(id, name, t, h),
@@ -214,6 +217,7 @@ export function createClient<In extends object = EventMap, Out extends object = 
         preferred = name;
         log?.(`attempt ${id}: ${name} open`);
         setStatus({ state: 'open', transport: name, error: undefined, resumed: undefined });
+        if (!live()) return; // a status handler closed the client: start no timer for it
         if (opts.heartbeat) {
           const monitor = (liveness = createLivenessMonitor(heartbeatTimeout, () => fail(id, { kind: 'dead' }, opened, gotByte)));
           releaseAttempt.push(monitor.stop);
@@ -272,7 +276,7 @@ export function createClient<In extends object = EventMap, Out extends object = 
           }
           if (eid !== undefined) cursor.deliver(eid);
           emitter.emit({ id: eid, event: e.event, data, transport: name });
-          if (!live()) return; // a handler closed the client
+          if (!live()) break; // a handler closed the client: deliver no more of this batch
         }
         // One snapshot per batch, not per event: the receive path stays allocation-light.
         if (cursor.current !== status.lastEventId) setStatus({ lastEventId: cursor.current });
@@ -351,7 +355,9 @@ export function createClient<In extends object = EventMap, Out extends object = 
   };
 
   const handle = (name: TransportName, wasOpen: boolean, { verdict, error, notOffered, retryAfter }: Classification): void => {
-    attemptId++; // nothing of the ended attempt may act any more (e.g. a pending token promise)
+    const gen = ++attemptId; // nothing of the ended attempt may act any more (e.g. a pending token promise)
+    // An onError or onStatus handler may call close() (or connect()) while we report: then stop.
+    const superseded = (): boolean => gen !== attemptId;
     switch (verdict) {
       case 'stop':
         log?.('server asked to stop (204)');
@@ -364,10 +370,13 @@ export function createClient<In extends object = EventMap, Out extends object = 
         }
         reauthUsed = true;
         report(error);
+        if (superseded()) return;
         setStatus({ error });
+        if (superseded()) return;
         return attempt(); // same transport, at once; `token` is called again
       case 'next':
         report(error);
+        if (superseded()) return;
         if (!notOffered) roundAllNotOffered = false;
         if (++roundIndex < order.length) return attempt();
         if (roundAllNotOffered) {
@@ -376,6 +385,7 @@ export function createClient<In extends object = EventMap, Out extends object = 
         return scheduleRetry(preferred, error);
       case 'retry':
         report(error);
+        if (superseded()) return;
         return scheduleRetry(wasOpen ? name : (preferred ?? name), error, retryAfter);
     }
   };
@@ -392,7 +402,9 @@ export function createClient<In extends object = EventMap, Out extends object = 
     delay = Math.min(delay, MAX_TIMEOUT);
     failures++;
     log?.(`reconnecting in ${Math.round(delay)} ms`, { attempt: failures, first });
+    const gen = attemptId;
     setStatus({ state: 'reconnecting', transport: null, attempt: failures, error });
+    if (gen !== attemptId || status.state !== 'reconnecting') return; // a status handler closed the client
     retryTimer = setTimeout(() => {
       retryTimer = undefined;
       startRound(first);
@@ -464,6 +476,7 @@ export function createClient<In extends object = EventMap, Out extends object = 
       reauthUsed = false;
       releaseGlobals = listenGlobally();
       setStatus({ state: 'connecting', transport: null, attempt: 0, error: undefined });
+      if (status.state !== 'connecting') return; // a status handler closed it again
       startRound(preferred);
     },
     close() {
