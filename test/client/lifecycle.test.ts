@@ -564,3 +564,88 @@ describe('leaks', () => {
     expect(listeners.remaining()).toEqual([]);
   });
 });
+
+describe('close() from inside a handler', () => {
+  it('onError → close() on the first failure: no further transport is tried, nothing is left', async () => {
+    const { base } = uniqueBase(); // no WebSocket server: refused
+    const f = scriptedFetch().otherwise('sse', () => liveStream());
+    const r = setup({ url: base, WebSocket: trackedWebSocket().WebSocket, fetch: f.fetch });
+    r.client.onError(() => r.client.close());
+    await advance(10);
+    await advance(60_000);
+    expect(f.calls).toHaveLength(0);
+    expect(r.client.status.state).toBe('closed');
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('onError → close() on a failure after open: no reconnect is scheduled', async () => {
+    const { base, ws: url } = uniqueBase();
+    const s = server(url, (socket) => socket.send('{"type":"hello"}'));
+    const ws = trackedWebSocket();
+    const r = setup({ url: base, WebSocket: ws.WebSocket, reconnect: steady });
+    await advance(10);
+    r.client.onError(() => r.client.close());
+    s.close(1006);
+    await advance(10);
+    await advance(60_000);
+    expect(ws.urls).toHaveLength(1);
+    expect(r.client.status.state).toBe('closed');
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('onStatus → close() when the state becomes open: no ping, liveness or stability timer survives, the socket is closed', async () => {
+    const { base, ws: url } = uniqueBase();
+    const s = server(url);
+    const r = setup({ url: base, WebSocket: trackedWebSocket().WebSocket, heartbeat: { interval: 1000, timeout: 5000 } });
+    r.client.onStatus((st) => {
+      if (st.state === 'open') r.client.close();
+    });
+    await advance(10);
+    await advance(10);
+    expect(r.client.status.state).toBe('closed');
+    expect(vi.getTimerCount()).toBe(0);
+    expect(s.sockets[0]!.readyState).toBe(3);
+  });
+
+  it('onStatus → close() while an attempt is starting: no socket is opened behind it', async () => {
+    const { base, ws: url } = uniqueBase();
+    const s = server(url);
+    const ws = trackedWebSocket();
+    const r = setup({ url: base, WebSocket: ws.WebSocket }, false);
+    r.client.onStatus((st) => {
+      if (st.transport === 'websocket') r.client.close();
+    });
+    r.client.connect();
+    await advance(20);
+    expect(r.client.status.state).toBe('closed');
+    expect(s.sockets.filter((sock) => sock.readyState === 1)).toHaveLength(0);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('onStatus → close() when a reconnect is scheduled: it never happens', async () => {
+    const { base } = uniqueBase();
+    const f = scriptedFetch().otherwise('sse', () => status(503));
+    const r = setup({ url: base, transports: ['sse'], fetch: f.fetch }, false);
+    r.client.onStatus((st) => {
+      if (st.state === 'reconnecting') r.client.close();
+    });
+    r.client.connect();
+    await flush();
+    await advance(120_000);
+    expect(f.calls).toHaveLength(1);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('a handler that closes the client mid-batch: later events of the batch are not delivered, the cursor shows the last one that was', async () => {
+    const { base, ws: url } = uniqueBase();
+    const s = server(url);
+    const r = setup({ url: base, WebSocket: trackedWebSocket().WebSocket });
+    r.client.on('e', (d) => {
+      if (d === 2) r.client.close();
+    });
+    await advance(10);
+    s.send([1, 2, 3].map((n) => ({ id: String(n), event: 'e', data: n })));
+    expect(r.messages.map((m) => m.data)).toEqual([1, 2]);
+    expect(r.client.status).toMatchObject({ state: 'closed', lastEventId: '2' });
+  });
+});
