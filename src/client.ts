@@ -127,6 +127,7 @@ export function createClient<In extends object = EventMap, Out extends object = 
   let reauthUsed = false;
   let retryBase: number | undefined; // SSE `retry:`
   let retryTimer: Timer | undefined;
+  let retryNotBefore = 0; // Date.now() before which a server's Retry-After forbids a reconnect
   let waitingForOnline = false;
   let liveness: LivenessMonitor | undefined;
   let heartbeatTimeout = opts.heartbeat ? opts.heartbeat.timeout : 0;
@@ -399,6 +400,7 @@ export function createClient<In extends object = EventMap, Out extends object = 
     previousDelay = delay;
     // Server hints are floors and are not jittered: the server knows its load.
     if (floor !== undefined) delay = Math.max(delay, floor);
+    retryNotBefore = floor === undefined ? 0 : Date.now() + floor;
     delay = Math.min(delay, MAX_TIMEOUT);
     failures++;
     log?.(`reconnecting in ${Math.round(delay)} ms`, { attempt: failures, first });
@@ -426,7 +428,8 @@ export function createClient<In extends object = EventMap, Out extends object = 
   const listenGlobally = (): (() => void) | undefined => {
     if (typeof window === 'undefined' || typeof window.addEventListener !== 'function') return undefined;
     const online = (): void => {
-      if (waitingForOnline || retryTimer !== undefined) {
+      // `online` skips our own backoff, not a server's Retry-After: the server knows its load.
+      if (waitingForOnline || (retryTimer !== undefined && Date.now() >= retryNotBefore)) {
         log?.('online: reconnecting now');
         startRound(preferred);
       } else liveness?.check();
