@@ -312,6 +312,19 @@ describe('offline', () => {
     expect(r.client.status.state).toBe('open');
   });
 
+  it("online during a backoff does not cut short a server's Retry-After", async () => {
+    const { base } = uniqueBase();
+    const f = scriptedFetch().on('sse', status(503, { 'retry-after': '60' })).otherwise('sse', () => liveStream());
+    setup({ url: base, transports: ['sse'], fetch: f.fetch, reconnect: steady });
+    await flush();
+    await advance(10_000);
+    window.dispatchEvent(new Event('online'));
+    await flush();
+    expect(f.calls).toHaveLength(1);
+    await advance(50_000);
+    expect(f.calls).toHaveLength(2);
+  });
+
   it('online during a backoff reconnects at once', async () => {
     const { base } = uniqueBase();
     const f = scriptedFetch().on('sse', status(503)).otherwise('sse', () => liveStream());
