@@ -33,6 +33,7 @@ export interface FaultProxy {
   blackholeOne(): void;
   blackholeAll(): void;
   stallAll(): void;
+  unstallAll(): void;
   refuse(ms: number): void;
   setDelay(ms: number): void;
   blockUpgrades(on: boolean): void;

@@ -111,7 +111,9 @@ export async function createFaultProxy({ targetPort, targetHost = '127.0.0.1', s
       }
       if (!dst.write(chunk)) {
         src.pause();
-        dst.once('drain', () => src.resume());
+        dst.once('drain', () => {
+          if (!conn.stalled) src.resume();
+        });
       }
     });
     src.on('end', () => {
@@ -203,14 +205,30 @@ export async function createFaultProxy({ targetPort, targetHost = '127.0.0.1', s
       }
       note('blackhole all');
     },
-    /** Stops reading from the server on every live connection: the server's buffers fill up. */
+    /**
+     * Stops reading from the server on every live connection: the server's buffers fill up. A
+     * server that then closes the connection is not noticed until `unstallAll()` (the close
+     * waits behind the unread bytes, as it does for a real client that stopped reading).
+     */
     stallAll() {
       for (const c of conns) {
+        // Paused for good: nothing resumes a stalled side (see the 'drain' handler).
         c.stalled = true;
         c.upstream.pause();
-        c.upstream.removeAllListeners('data');
       }
       note('stall all');
+    },
+    /**
+     * Reading resumes on every stalled connection: what the kernel held arrives, then whatever
+     * the server did meanwhile (a close shows only now, as it would to a client that woke up).
+     */
+    unstallAll() {
+      for (const c of conns) {
+        if (!c.stalled) continue;
+        c.stalled = false;
+        c.upstream.resume();
+      }
+      note('unstall all');
     },
     /** New connections are reset for `ms` (a server that is down). */
     refuse(ms) {
