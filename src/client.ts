@@ -184,9 +184,19 @@ export function createClient<In extends object = EventMap, Out extends object = 
     }
     if (id !== attemptId) return; // the token function closed the client
     if (token instanceof Promise || headers instanceof Promise) {
+      // A token function that never settles must not hold the client in 'connecting' for ever:
+      // waiting for it counts against openTimeout like the rest of the attempt.
+      const guard = setTimeout(() => fail(id, { kind: 'timeout' }, false, false), opts.openTimeout);
+      releaseAttempt.push(() => clearTimeout(guard));
       Promise.all([token, headers]).then(
-        ([t, h]) => id === attemptId && open(id, name, t, h),
-        (cause: unknown) => tokenFailed(id, cause),
+        ([t, h]) => {
+          clearTimeout(guard);
+          if (id === attemptId) open(id, name, t, h);
+        },
+        (cause: unknown) => {
+          clearTimeout(guard);
+          tokenFailed(id, cause);
+        },
       );
     } else open(id, name, token, headers);
   };
