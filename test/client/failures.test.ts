@@ -107,6 +107,42 @@ describe('openTimeout', () => {
   });
 });
 
+describe('token', () => {
+  it('a token function that never settles counts against openTimeout instead of holding the client for ever', async () => {
+    const { base } = uniqueBase();
+    const token = vi.fn().mockReturnValueOnce(new Promise(() => {})).mockResolvedValue('ok');
+    const f = scriptedFetch().otherwise('sse', () => liveStream());
+    const r = setup({ url: base, transports: ['sse'], fetch: f.fetch, token, openTimeout: 2000, reconnect: steady });
+    await advance(1990);
+    expect(r.client.status.state).toBe('connecting');
+    await advance(10);
+    expect(r.codes()).toEqual(['OPEN_TIMEOUT']);
+    await advance(1000);
+    expect(f.of('sse')[0]!.init.headers?.Authorization).toBe('Bearer ok');
+    expect(r.client.status.state).toBe('open');
+  });
+
+  it('a token function that throws or rejects: TOKEN_FAILED, retried after backoff', async () => {
+    const { base } = uniqueBase();
+    const token = vi
+      .fn()
+      .mockImplementationOnce(() => {
+        throw new Error('storage unavailable');
+      })
+      .mockRejectedValueOnce(new Error('refresh failed'))
+      .mockReturnValue('ok');
+    const f = scriptedFetch().otherwise('sse', () => liveStream());
+    const r = setup({ url: base, transports: ['sse'], fetch: f.fetch, token, reconnect: steady });
+    await flush();
+    expect(r.errors[0]).toMatchObject({ code: 'TOKEN_FAILED', fatal: false, cause: { message: 'storage unavailable' } });
+    await advance(1000);
+    expect(r.codes()).toEqual(['TOKEN_FAILED', 'TOKEN_FAILED']);
+    await advance(2000);
+    expect(f.calls).toHaveLength(1);
+    expect(r.client.status.state).toBe('open');
+  });
+});
+
 describe('opened, but died before a single byte', () => {
   it('SSE: counts as failed before open, the next transport is tried at once', async () => {
     const { base } = uniqueBase();
