@@ -39,7 +39,7 @@ async function bystander(): Promise<Watched> {
 }
 const tick = () => hs.hub.publish('tick', { n: ++next });
 
-function post(body: string | Buffer, contentType = 'application/json'): Promise<Response> {
+function post(body: string, contentType = 'application/json'): Promise<Response> {
   return fetch(`${hs.url}/send`, { method: 'POST', headers: { 'Content-Type': contentType }, body });
 }
 
