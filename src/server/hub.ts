@@ -11,7 +11,7 @@ import { createInbox } from './inbox';
 import { normalizePath, resolveHubOptions } from './options';
 import { servePoll } from './poll-session';
 import { type Endpoints, relativeTo, routeRequest, routeUpgrade } from './router';
-import type { Session, SessionHost } from './session';
+import { CLOSE_GRACE_MS, type Session, type SessionHost } from './session';
 import { SseSession } from './sse-session';
 import type { AttachOptions, Hub, HubConnection, HubOptions, HubStats } from './types';
 import { isValidEventName } from './wire';
@@ -103,7 +103,7 @@ export function createHub(options: HubOptions = {}): Hub {
             ws.close(WsClose.internalError, 'Internal Error');
           }
           // A peer that never answers the close frame must not keep the socket for ws's 30 s.
-          const t = setTimeout(() => ws.terminate(), 1000);
+          const t = setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
           refused.add(ws);
           ws.on('close', () => {
             clearTimeout(t);

@@ -13,6 +13,12 @@ import { toBatches } from './event-log';
 import type { ResolvedHubOptions } from './options';
 import type { HubConnection, HubTransport } from './types';
 
+/**
+ * How long a goodbye (close frame, end of stream) may take before the socket is destroyed. `ws`
+ * alone waits 30 s for a close answer, which would hold `hub.close()` and a timer that long.
+ */
+export const CLOSE_GRACE_MS = 1000;
+
 /** What a session needs from its hub. */
 export interface SessionHost {
   readonly log: EventLog;
@@ -38,6 +44,7 @@ export abstract class Session {
   /** True while a replay waits for the socket to flush before writing more. */
   private waiting = false;
   private resolveEnded!: () => void;
+  private graceTimer: NodeJS.Timeout | undefined;
 
   constructor(host: SessionHost, id: string, transport: HubTransport, req: IncomingMessage, cursor: number) {
     this.host = host;
@@ -143,9 +150,25 @@ export abstract class Session {
     return true;
   }
 
+  /**
+   * Says goodbye (a close frame, the end of a stream) and destroys the socket if it has not
+   * closed within {@link CLOSE_GRACE_MS}: a peer that stopped reading would never let a goodbye
+   * through, and `close()` must still resolve. A paused connection is dropped at once.
+   */
+  protected goodbye(say: () => void): void {
+    if (this.isDone) return;
+    if (this.isPaused) {
+      this.drop();
+      return;
+    }
+    say();
+    this.graceTimer ??= setTimeout(() => this.drop(), CLOSE_GRACE_MS);
+  }
+
   /** The one end path: called by subclasses from their socket's close event. Idempotent. */
   protected finish(): void {
     if (this.isDone) return;
+    clearTimeout(this.graceTimer);
     this.isDone = true;
     this.host.removed(this);
     this.resolveEnded();

@@ -39,8 +39,7 @@ export class SseSession extends Session {
   }
 
   restart(): void {
-    if (this.paused) this.drop();
-    else this.res.end();
+    this.goodbye(() => this.res.end());
   }
 
   shutdown(): Promise<void> {

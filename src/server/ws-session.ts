@@ -22,18 +22,11 @@ export const WsClose = {
   unauthorized: 4401,
 } as const;
 
-/**
- * How long a closing socket may take to answer our close frame before it is destroyed. `ws`
- * waits 30 s by itself, which would hold `hub.close()` and a timer that long.
- */
-const CLOSE_GRACE_MS = 1000;
-
 /** A WebSocket session. */
 export class WsSession extends Session {
   private readonly socket: WebSocket;
   private readonly inbox: Inbox;
   private readonly ctx: HubMessageContext;
-  private graceTimer: NodeJS.Timeout | undefined;
 
   constructor(host: SessionHost, id: string, req: IncomingMessage, ws: WebSocket, start: ResumePoint, inbox: Inbox) {
     super(host, id, 'websocket', req, start.cursor);
@@ -43,10 +36,7 @@ export class WsSession extends Session {
     ws.on('message', (data, isBinary) => this.onFrame(data, isBinary));
     // 'close' always follows 'error' in ws; the error itself needs no answer.
     ws.on('error', () => {});
-    ws.on('close', () => {
-      clearTimeout(this.graceTimer);
-      this.finish();
-    });
+    ws.on('close', () => this.finish());
     this.sendText(wsHello({ heartbeat: host.options.heartbeat, resumed: start.resumed, id: start.given ? undefined : String(start.cursor) }));
     this.replay();
   }
@@ -60,13 +50,11 @@ export class WsSession extends Session {
   }
 
   restart(): void {
-    if (this.paused) this.drop();
-    else this.closeWith(WsClose.serviceRestart, 'Service Restart');
+    this.goodbye(() => this.socket.close(WsClose.serviceRestart, 'Service Restart'));
   }
 
   shutdown(): Promise<void> {
-    if (this.paused) this.drop();
-    else this.closeWith(WsClose.goingAway, 'Going Away');
+    this.goodbye(() => this.socket.close(WsClose.goingAway, 'Going Away'));
     return this.ended;
   }
 
@@ -83,12 +71,6 @@ export class WsSession extends Session {
 
   private sendText(text: string): void {
     if (this.socket.readyState === WebSocket.OPEN) this.socket.send(text);
-  }
-
-  private closeWith(code: number, reason: string): void {
-    if (this.socket.readyState === WebSocket.CLOSED) return;
-    this.socket.close(code, reason);
-    this.graceTimer ??= setTimeout(() => this.socket.terminate(), CLOSE_GRACE_MS);
   }
 
   /**

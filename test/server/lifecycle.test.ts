@@ -186,6 +186,26 @@ describe('close()', () => {
     expect(resourcesAfter).toBeLessThanOrEqual(resourcesBefore);
   });
 
+  it('resolves even when stalled clients cannot take the goodbye: they are destroyed after a grace', async () => {
+    const { hub, port } = await startHub({ maxBufferedBytes: 256 * 1024 * 1024, history: 5 });
+    await openStalledWs(port, '/rt/ws?cid=stalled');
+    await openStalledSse(port, '/rt/sse?cid=stalled');
+    await waitFor(() => hub.connections().length === 2);
+    const sockets = hub.connections().map((c) => once(c.req.socket, 'close'));
+    // far more than loopback kernel buffers take, so the goodbye waits behind unsent bytes
+    const blob = 'x'.repeat(1_000_000);
+    for (let i = 0; i < 24; i++) {
+      hub.publish('message', blob);
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(hub.stats().bufferedBytes).toBeGreaterThan(1_000_000);
+    const started = Date.now();
+    await hub.close();
+    await Promise.all(sockets);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(hub.stats().connections).toEqual({ websocket: 0, sse: 0, poll: 0 });
+  });
+
   it('answers 503 to requests that reach a closed hub through handle()', async () => {
     const hub = createHub();
     const server = http.createServer((req, res) => hub.handle(req, res));
