@@ -234,14 +234,28 @@ export async function createBenchServer({ roots }) {
     },
     /** Destroys every native SSE/WS connection of a feed without a goodbye, like a network cut. */
     cutNative(name) {
-      for (const c of [...(streams.get(name) ?? [])]) c.cut();
+      const list = [...(streams.get(name) ?? [])];
+      for (const c of list) c.cut();
+      return list.length;
     },
     /** Destroys the TCP socket under every socket.io connection of `io`. */
     cutSio(io) {
-      for (const s of io.of('/').sockets.values()) s.conn.transport?.socket?.terminate?.();
+      let n = 0;
+      for (const s of io.of('/').sockets.values()) {
+        const ws = s.conn.transport?.socket;
+        if (ws?.terminate) {
+          ws.terminate();
+          n++;
+        }
+      }
+      return n;
     },
     addHub(name, hub, ws = 'ok') {
       hubs.set(name, { hub, ws });
+    },
+    /** Unregisters a name without closing its hub (one hub may serve several names). */
+    removeHubEntry(name) {
+      hubs.delete(name);
     },
     async removeHub(name) {
       const e = hubs.get(name);

@@ -40,9 +40,14 @@
   const surewire = (transports, extra = {}) => ({
     scripts: ['/dist/surewire.min.js'],
     open(h, o) {
-      const client = Surewire.createClient({ url: `${origin}/h/${hubName}`, transports, ...o.surewire, ...extra });
+      const debug = o.debugLog ? (m, d) => { window.__debug.push(`${Date.now()} ${m} ${d ? JSON.stringify(d) : ''}`); if (window.__debug.length > 400) window.__debug.shift(); } : undefined;
+      if (debug) window.__debug = [];
+      const client = Surewire.createClient({ url: `${origin}/h/${hubName}`, transports, debug, ...o.surewire, ...extra });
+      let state;
       client.onStatus((s) => {
-        if (s.state === 'open') h.open(s.transport);
+        // Every status change arrives here (lastEventId, rtt…): count only entries into 'open'.
+        if (s.state === 'open' && state !== 'open') h.open(s.transport);
+        state = s.state;
       });
       client.onError((e) => h.error?.(`${e.code}: ${e.message}`));
       client.on('message', (d) => h.event(d));
@@ -117,15 +122,12 @@
       open(h) {
         let stopped = false;
         let after = 0;
+        // A loop has no handshake: it is "open" when it starts (its first poll waits for events).
+        h.open('poll');
         (async () => {
-          let first = true;
           while (!stopped) {
             const res = await fetch(`${origin}/native/poll?feed=${feedName}&after=${after}`, { cache: 'no-store' });
             const text = await res.text();
-            if (first) {
-              first = false;
-              h.open('poll');
-            }
             for (const block of text.split('\n\n')) {
               if (!block) continue;
               let id;
@@ -196,6 +198,13 @@
       const errors = [];
       let opens = 0;
       let close;
+      let lastSeq = Infinity;
+      // Done when the last event of the schedule arrived (all earlier ones came before it, or are
+      // lost), or at the hard end: a client still backing off must not be called lossy too early.
+      const done = once(() => {
+        close();
+        finish({ seqs, sent, arrived, opens, errors: errors.slice(0, 20), debug: window.__debug });
+      });
       close = client.open(
         {
           open() {
@@ -203,18 +212,17 @@
             if (opens === 1) {
               post('/ready', `&c=${clientName}`)
                 .then((r) => r.json())
-                .then(({ endAt }) =>
-                  setTimeout(() => {
-                    close();
-                    finish({ seqs, sent, arrived, opens, errors: errors.slice(0, 20) });
-                  }, endAt - Date.now()),
-                );
+                .then((a) => {
+                  lastSeq = a.lastSeq;
+                  setTimeout(done, a.hardEnd - Date.now());
+                });
             }
           },
           event(d) {
             seqs.push(d.seq);
             sent.push(d.ts);
             arrived.push(Date.now());
+            if (d.seq >= lastSeq) done();
           },
           error: (e) => errors.push(e),
         },

@@ -28,7 +28,8 @@ export async function runThroughputOnce(env, client, { n, opts = {}, instrumente
   const feed = srv.addFeed(t, { keep: spec.transport === 'poll' || spec.server === 'native', sio: spec.server === 'sio' ? srv.sio : undefined });
   let hub;
   if (spec.server === 'hub') {
-    hub = createHub({ history: 1000 });
+    // History above the producer's window: a poller that lags by a whole window still resumes.
+    hub = createHub({ history: 25_000 });
     srv.addHub(t, hub);
     feed.add(hubSink(hub));
   }

@@ -1,0 +1,54 @@
+/**
+ * The size budget of the script-tag build, enforced by `npm test` (which builds first): 6 KiB
+ * min+gzip with every dependency inside, and nothing of Node or of `surewire/server` in it.
+ * gzip level 9, as `size-limit` and `gzip-size` measure; `npm run bench` reports brotli too.
+ *
+ * The import checks look for module syntax, not bare words: the bundle legitimately holds the
+ * string "ws" (the default WebSocket endpoint `{url}/ws`, `replace(/^http/, "ws")`) and an error
+ * message that tells Node users to `import WebSocket from 'ws'`.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const BUDGET_GZIP_BYTES = 6144;
+const file = fileURLToPath(new URL('../../dist/surewire.min.js', import.meta.url));
+const code = (): string => readFileSync(file, 'utf8');
+
+/** Each entry: what it finds, and the pattern. Printed by name on failure, never the whole bundle. */
+const NODE_IMPORTS: Array<[string, RegExp]> = [
+  ['require( call', /\brequire\s*\(/],
+  ['node: module specifier', /["'`]node:[a-z_/]+["'`]/],
+  ['dynamic import or require of "ws"', /\b(?:require|import)\s*\(\s*["']ws["']\s*\)/],
+  ['static import of "ws"', /(?:^|[;}])\s*import\s[^;'"`]*\bfrom\s*["']ws["']/m],
+  ['static import of anything', /(?:^|[;}])\s*import\s*(?:[\w*{][^;'"`]*\bfrom\s*)?["'][^"']+["']\s*;/m],
+];
+
+describe('dist/surewire.min.js', () => {
+  it('exists (run `npm run build` first; `npm test` does)', () => {
+    expect(existsSync(file)).toBe(true);
+  });
+
+  it(`stays within ${BUDGET_GZIP_BYTES} bytes min+gzip`, () => {
+    const gzip = gzipSync(readFileSync(file), { level: 9 }).length;
+    expect(gzip, `min+gzip is ${gzip} bytes, ${gzip - BUDGET_GZIP_BYTES} over the ${BUDGET_GZIP_BYTES}-byte budget`).toBeLessThanOrEqual(BUDGET_GZIP_BYTES);
+  });
+
+  it.each(NODE_IMPORTS)('contains no %s', (_what, pattern) => {
+    const m = pattern.exec(code());
+    expect(m ? `found ${JSON.stringify(m[0])} at offset ${m.index}` : null).toBeNull();
+  });
+
+  it('is a self-contained IIFE (no external globals handed in)', () => {
+    // Rollup passes externals of an IIFE as arguments: `}({}, ws)`. Ours must take only `{}`.
+    const tail = code().replace(/\/\/# sourceMappingURL=\S*\s*$/, '').trimEnd().slice(-40);
+    expect(tail).toMatch(/\}\)?\(\{\}\)\)?;?$/);
+  });
+
+  it('holds nothing of surewire/server', () => {
+    for (const word of ['createHub', 'handleUpgrade', 'disconnectAll']) {
+      expect(code().includes(word) ? `found ${word}` : null).toBeNull();
+    }
+  });
+});
