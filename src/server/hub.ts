@@ -187,7 +187,9 @@ export function createHub(options: HubOptions = {}): Hub {
       throw new TypeError('hub.publish: `data` must be JSON-serializable (a function or symbol is not).');
     }
     const entry = log.append(event, dataJson);
-    if (closing === undefined && sessions.size > 0) {
+    // With nobody connected there is nobody to flush to: later connections read the log. Once a
+    // flush is due, every event joins it, so a batch always holds consecutive ids.
+    if (closing === undefined && (sessions.size > 0 || flushHandle !== undefined)) {
       pending.push(entry);
       // setImmediate rather than a microtask: everything published in this turn of the event
       // loop, across I/O callbacks of the same poll phase, goes out in one frame.

@@ -168,7 +168,9 @@ export interface Hub {
   /**
    * Appends an event to the log and sends it to every live connection; events published in the
    * same tick go out together (one WebSocket frame, one write). Returns its id: decimal strings,
-   * strictly increasing from `'1'`. `data` must be JSON-serializable (`undefined` becomes `null`).
+   * strictly increasing from `'1'`. `data` must be JSON-serializable (`undefined` becomes `null`);
+   * otherwise, or for an event name SSE cannot carry (empty, CR/LF, `surewire:hello`), it throws
+   * a `TypeError` and takes no id. After `close()` events are still logged but sent to nobody.
    */
   publish(event: string, data?: unknown): string;
   /** Every live WebSocket, SSE stream and pending poll, as a fresh array. */
