@@ -8,7 +8,7 @@ import { launchBrowser, openPage, skipBrowserTests, stats, waitMoreTicks, waitOp
 describe.skipIf(skipBrowserTests)('demo pages in Chromium', () => {
   let browser: Browser;
   let demo: Demo;
-  let opened: OpenedPage[] = [];
+  const opened: OpenedPage[] = [];
 
   beforeAll(async () => {
     [browser, demo] = await Promise.all([launchBrowser(), startDemo({ port: 0, tickerMs: 50, heartbeat: 500 })]);
@@ -17,12 +17,9 @@ describe.skipIf(skipBrowserTests)('demo pages in Chromium', () => {
     await browser?.close();
     await demo?.close();
   });
-  afterEach(async () => {
-    const pages = opened;
-    opened = [];
-    await Promise.all(pages.map((p) => p.context.close()));
+  afterEach(() => {
     // Nothing on these pages breaks the network on purpose: not a single console error is allowed.
-    expect(pages.flatMap((p) => p.unexpectedErrors())).toEqual([]);
+    expect(opened.flatMap((p) => p.unexpectedErrors())).toEqual([]);
   });
 
   async function open(path: string) {
@@ -30,9 +27,17 @@ describe.skipIf(skipBrowserTests)('demo pages in Chromium', () => {
     opened.push(p);
     return p;
   }
+  /** Pages are opened on first use and then shared by the tests that follow (opening is the slow part). */
+  const once = <T>(make: () => Promise<T>) => {
+    let value: Promise<T> | undefined;
+    return () => (value ??= make());
+  };
+  const mainPage = once(() => open('/?hb=500&hbt=2000'));
+  // ann sends WebSocket frames; bob, on long-polling, sends with POST /rt/send.
+  const chatPages = once(() => Promise.all([open('/?user=ann'), open('/?user=bob&transport=poll')]));
 
   it('the script-tag global connects over WebSocket and fills the status panel', async () => {
-    const { page } = await open('/?hb=500&hbt=2000');
+    const { page } = await mainPage();
     expect(await page.evaluate(() => typeof (globalThis as unknown as DemoWindow).Surewire?.createClient)).toBe('function');
     await waitOpen(page, 'websocket');
     await waitMoreTicks(page, 5);
@@ -48,7 +53,7 @@ describe.skipIf(skipBrowserTests)('demo pages in Chromium', () => {
   });
 
   it('the transport picker recreates the client on that transport, resuming from the same cursor', async () => {
-    const { page } = await open('/?hb=500&hbt=2000');
+    const { page } = await mainPage();
     await waitOpen(page, 'websocket');
     for (const transport of ['sse', 'poll', 'websocket']) {
       const before = await page.evaluateHandle(() => (globalThis as unknown as DemoWindow).client);
@@ -66,8 +71,7 @@ describe.skipIf(skipBrowserTests)('demo pages in Chromium', () => {
   });
 
   it('a chat message typed in one page appears in another (sent over WebSocket and over POST)', async () => {
-    // ann sends WebSocket frames; bob, on long-polling, sends with POST /rt/send.
-    const [a, b] = await Promise.all([open('/?user=ann'), open('/?user=bob&transport=poll')]);
+    const [a, b] = await chatPages();
     await Promise.all([waitOpen(a.page, 'websocket'), waitOpen(b.page, 'poll')]);
     await a.page.fill('#chat-text', 'hello from ann');
     await a.page.press('#chat-text', 'Enter');
@@ -87,7 +91,7 @@ describe.skipIf(skipBrowserTests)('demo pages in Chromium', () => {
 
   it('renders hostile chat text inertly, as the literal text', async () => {
     const hostile = '<img src=x onerror="window.__pwned=1">';
-    const [a, b] = await Promise.all([open('/?user=mallory'), open('/?user=victim')]);
+    const [a, b] = await chatPages();
     await Promise.all([waitOpen(a.page), waitOpen(b.page)]);
     await a.page.fill('#chat-text', hostile);
     await a.page.press('#chat-text', 'Enter');
