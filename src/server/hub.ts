@@ -137,6 +137,9 @@ export function createHub(options: HubOptions = {}): Hub {
   };
 
   function attach(server: Server, attachOptions: AttachOptions = {}): () => void {
+    if (typeof server !== 'object' || server === null || typeof (server as Partial<Server>).listeners !== 'function') {
+      throw new TypeError("hub.attach: pass a node:http or node:https server, e.g. `hub.attach(http.createServer(app), { path: '/rt' })`; for Express use `app.use('/rt', hub.handle)`.");
+    }
     const base = attachOptions.path !== undefined ? normalizePath(attachOptions.path) : (opts.path ?? '');
     // Like engine.io: take over the existing 'request' listeners and call them for every path
     // the hub does not serve, so the app behind keeps working and never answers our paths too.

@@ -3,6 +3,20 @@
  * `surewire/server`: the Node reference server for the surewire protocol (DESIGN §5). Node
  * only; client code must never import it.
  *
+ * @example
+ * ```ts
+ * import http from 'node:http';
+ * import { createHub, readToken } from 'surewire/server';
+ *
+ * const hub = createHub({ authenticate: (req) => readToken(req) === 'secret', onMessage: (msg) => console.log(msg) });
+ * const server = http.createServer(app);
+ * hub.attach(server, { path: '/rt' });      // /rt/ws, /rt/sse, /rt/poll, POST /rt/send
+ * // or, Express-style: app.use('/rt', hub.handle); server.on('upgrade', hub.handleUpgrade)
+ * // with createHub({ path: '/rt' }) so that handleUpgrade takes exactly /rt/ws.
+ * hub.publish('message', { text: 'hi' });   // → '1'
+ * await hub.close();
+ * ```
+ *
  * @packageDocumentation
  */
 export { createHub } from './hub';

@@ -11,6 +11,12 @@ describe('createHub', () => {
     expect(() => createHub({ allowOrigins: 'https://a.example' as unknown as '*' })).toThrow(/array of origins/);
     expect(() => createHub({ onMessage: 'x' as unknown as () => void })).toThrow(/`onMessage` must be a function/);
   });
+
+  it('refuses to attach to something that is not an http server, pointing at hub.handle', async () => {
+    const hub = createHub();
+    expect(() => hub.attach({} as never)).toThrow(/hub\.handle/);
+    await hub.close();
+  });
 });
 
 describe('publish', () => {
