@@ -124,3 +124,54 @@ export function activeResources(): Record<string, number> {
   for (const type of process.getActiveResourcesInfo()) counts[type] = (counts[type] ?? 0) + 1;
   return counts;
 }
+
+/**
+ * Tracks the timers the client starts while installed. `own()` lists live timers created directly
+ * by the client's modules (src/*.ts and src/transports/, not src/server/); `caused()` also those
+ * created further down on the client's behalf (e.g. `ws`'s close-handshake timer). Fired or
+ * cleared timers drop out. Needed because `process.getActiveResourcesInfo()` stops counting an
+ * interval once it has fired (Node 20).
+ */
+export function trackClientTimers() {
+  const CLIENT = /[\\/]src[\\/](?!server[\\/])[\w/-]+\.ts/;
+  const live = new Map<unknown, { own: boolean; label: string }>();
+  const real = { setTimeout, clearTimeout, setInterval, clearInterval };
+  const g = globalThis as unknown as Record<string, unknown>;
+  const note = (handle: unknown, kind: string, ms: number | undefined) => {
+    const frames = (new Error().stack ?? '').split('\n').slice(3);
+    if (!frames.some((f) => CLIENT.test(f))) return;
+    live.set(handle, { own: CLIENT.test(frames[0] ?? ''), label: `${kind}(${ms}) ${frames[0]?.trim()}` });
+  };
+  g.setTimeout = (fn: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+    const handle: unknown = real.setTimeout(
+      (...a: unknown[]) => {
+        live.delete(handle);
+        fn(...a);
+      },
+      ms,
+      ...args,
+    );
+    note(handle, 'setTimeout', ms);
+    return handle;
+  };
+  g.setInterval = (fn: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+    const handle = real.setInterval(fn, ms, ...args);
+    note(handle, 'setInterval', ms);
+    return handle;
+  };
+  g.clearTimeout = (h: Parameters<typeof clearTimeout>[0]) => {
+    live.delete(h);
+    real.clearTimeout(h);
+  };
+  g.clearInterval = (h: Parameters<typeof clearInterval>[0]) => {
+    live.delete(h);
+    real.clearInterval(h);
+  };
+  return {
+    own: () => [...live.values()].filter((t) => t.own).map((t) => t.label),
+    caused: () => [...live.values()].map((t) => t.label),
+    restore() {
+      Object.assign(g, real);
+    },
+  };
+}

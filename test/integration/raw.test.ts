@@ -6,12 +6,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { createClient, type Client } from '../../src/client';
 import { createHub, type Hub } from '../../src/server/index';
 import type { ClientOptions } from '../../src/options';
-import { WebSocket, activeResources, collect, startServer, untilStatus, type TestServer } from './helpers';
+import { WebSocket, collect, startServer, trackClientTimers, untilStatus, type TestServer } from './helpers';
 
 const servers: TestServer[] = [];
 const hubs: Hub[] = [];
@@ -189,12 +189,14 @@ describe('close()', () => {
   it('while connecting to a black hole: no timer, no socket left', async () => {
     const held: Duplex[] = [];
     const s = await server(undefined, (_req, socket) => blackHole(held, socket));
-    const baseline = activeResources().Timeout ?? 0;
+    const timers = trackClientTimers();
+    onTestFinished(() => timers.restore());
     const c = client({ url: `${s.origin}/rt`, transports: ['websocket'], openTimeout: 10_000 });
     await expect.poll(() => held.length, { timeout: 3000 }).toBe(1);
-    expect(activeResources().Timeout ?? 0).toBeGreaterThan(baseline);
+    expect(timers.own()).toEqual([expect.stringContaining('setTimeout(10000)')]); // the open timeout
     c.close();
+    expect(timers.own()).toEqual([]);
     await s.allSocketsClosed(3000);
-    expect(activeResources().Timeout ?? 0).toBeLessThanOrEqual(baseline);
+    expect(timers.caused()).toEqual([]);
   });
 });
