@@ -22,6 +22,7 @@
   const errors = [];
   let choice = TRANSPORTS.hasOwnProperty(params.get('transport')) ? params.get('transport') : 'auto';
   let client = null;
+  let detach = [];
   let previous = null;
 
   // ── client ────────────────────────────────────────────────────────────────────────────────
@@ -36,14 +37,18 @@
       openTimeout: 4000,
       lastEventId,
     });
-    c.on('tick', onTick);
-    c.on('chat', onChat);
-    c.on('flags', renderFlags);
-    c.onStatus(onStatus);
-    c.onError((err) => {
-      errors.push(err.code);
-      log('error', `${err.code}${err.fatal ? ' (fatal)' : ''}: ${err.message}`);
-    });
+    // Every registration returns its disposer: a replaced client is unhooked before it closes,
+    // so its final 'closed' does not show up as this page's state.
+    detach = [
+      c.on('tick', onTick),
+      c.on('chat', onChat),
+      c.on('flags', renderFlags),
+      c.onStatus(onStatus),
+      c.onError((err) => {
+        errors.push(err.code);
+        log('error', `${err.code}${err.fatal ? ' (fatal)' : ''}: ${err.message}`);
+      }),
+    ];
     client = c;
     window.client = c;
     onStatus(c.status);
@@ -59,6 +64,7 @@
     else url.searchParams.set('transport', name);
     history.replaceState(null, '', url);
     const cursor = client ? client.status.lastEventId : undefined;
+    for (const off of detach) off();
     if (client) client.close();
     log('info', `transport choice: ${name}${cursor ? `, resuming after id ${cursor}` : ''}`);
     previous = null;

@@ -58,11 +58,15 @@ try {
   await reconnected(ann, from, 'sse');
   await say(ann, 'WebSocket blocked: now on SSE, still lossless');
   await say(bob, '<b>is this bold?</b> (no: chat is rendered as text)');
+  // Unblock, and pick the transport again: a new client resumes from the old one's cursor.
   await ann.getByText('Block WebSocket upgrades').click();
   await ann.waitForFunction(() => document.getElementById('sw-block-ws').checked === false);
-  // Let a few more ticks and a ping or two in, so the panel shows live values.
+  await ann.locator('#transport input[value=websocket]').check();
+  await ann.waitForFunction(() => window.client.status.state === 'open' && typeof window.client.status.rtt === 'number', null, { timeout: 10_000 });
+  await say(bob, 'welcome back to WebSocket');
+  // Let a few more ticks in, so the tape shows a run.
   const ticks = await ann.evaluate(() => window.demo.stats.ticks);
-  await ann.waitForFunction((n) => window.demo.stats.ticks >= n + 6, ticks);
+  await ann.waitForFunction((n) => window.demo.stats.ticks >= n + 4, ticks);
   await ann.screenshot({ path: out, fullPage: true });
   console.log(`wrote ${out}`);
 } finally {
