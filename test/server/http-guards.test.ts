@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHub, readToken, type HubMessage } from '../../src/server/index';
-import { closeServer, onStop, openWs, startHub, stopAll } from './helpers';
+import { closeServer, onStop, openWs, startHub, stopAll, upgradeStatus } from './helpers';
 
 afterEach(stopAll);
 
@@ -82,6 +82,22 @@ describe('routing', () => {
     detach();
     expect(await (await fetch(`${origin}/rt/poll`)).text()).toBe('app');
     expect(server.listenerCount('upgrade')).toBe(0);
+  });
+
+  it('attach refuses other upgrades 404 when alone, and leaves them to other listeners otherwise', async () => {
+    const { server, port } = await startHub();
+    const ws = `ws://127.0.0.1:${port}`;
+    expect(await upgradeStatus(`${ws}/elsewhere`)).toBe(404);
+    const seen: string[] = [];
+    server.on('upgrade', (req, socket) => {
+      if (req.url === '/rt/ws') return;
+      seen.push(req.url ?? '');
+      socket.end('HTTP/1.1 418 Teapot\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    });
+    expect(await upgradeStatus(`${ws}/elsewhere`)).toBe(418);
+    expect(seen).toEqual(['/elsewhere']);
+    const c = await openWs(`${ws}/rt/ws`);
+    await c.until((m) => m[0]?.type === 'hello');
   });
 });
 

@@ -56,6 +56,16 @@ describe('WebSocket', () => {
     expect((JSON.parse(a.frames[1]) as unknown[]).length).toBe(100);
   });
 
+  it('delivers a burst larger than the history completely to a client at the live head', async () => {
+    const { hub, wsUrl } = await startHub({ history: 5 });
+    const c = await openWs(wsUrl);
+    await c.until((m) => m[0]?.type === 'hello');
+    for (let i = 1; i <= 50; i++) hub.publish('message', i);
+    await c.until((m) => m.filter(isEvent).length === 50);
+    expect(c.messages.filter(isEvent).map((m) => m.id)).toEqual(Array.from({ length: 50 }, (_, i) => String(i + 1)));
+    expect(hub.stats().history).toBe(5);
+  });
+
   it('caps a frame at 512 events', async () => {
     const { hub, wsUrl } = await startHub({ history: 2000 });
     const c = await openWs(wsUrl);
