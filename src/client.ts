@@ -489,7 +489,8 @@ export function createClient<In extends object = EventMap, Out extends object = 
       reauthUsed = false;
       releaseGlobals = listenGlobally();
       setStatus({ state: 'connecting', transport: null, attempt: 0, error: undefined });
-      if (status.state !== 'connecting') return; // a status handler closed it again
+      // A status handler may have closed it again (`status` was reassigned by setStatus).
+      if ((status as Status).state !== 'connecting') return;
       startRound(preferred);
     },
     close() {
