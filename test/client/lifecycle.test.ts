@@ -635,6 +635,22 @@ describe('close() from inside a handler', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('onStatus → close() on the first connecting status of connect(): no attempt starts', async () => {
+    const { base, ws: url } = uniqueBase();
+    const s = server(url);
+    const ws = trackedWebSocket();
+    const r = setup({ url: base, WebSocket: ws.WebSocket }, false);
+    r.client.onStatus((st) => {
+      if (st.state === 'connecting') r.client.close();
+    });
+    r.client.connect();
+    await advance(20);
+    expect(ws.urls).toEqual([]);
+    expect(s.sockets).toEqual([]);
+    expect(r.client.status.state).toBe('closed');
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it('onStatus → close() when a reconnect is scheduled: it never happens', async () => {
     const { base } = uniqueBase();
     const f = scriptedFetch().otherwise('sse', () => status(503));
