@@ -640,8 +640,12 @@ describe('close() from inside a handler', () => {
     const s = server(url);
     const ws = trackedWebSocket();
     const r = setup({ url: base, WebSocket: ws.WebSocket }, false);
+    let closed = false;
     r.client.onStatus((st) => {
-      if (st.state === 'connecting') r.client.close();
+      if (st.state === 'connecting' && !closed) {
+        closed = true;
+        r.client.close();
+      }
     });
     r.client.connect();
     await advance(20);
