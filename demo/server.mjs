@@ -115,7 +115,6 @@ export async function startDemo({ port = 8080, host = '127.0.0.1', tickerMs = 50
       if (!file.startsWith(dist + sep) || !['.js', '.mjs', '.map'].includes(ext)) return notFound(res);
       return serveFile(res, file);
     }
-    if (path === '/docs/demo.png') return serveFile(res, join(root, 'docs', 'demo.png'));
     return notFound(res);
   }
 
