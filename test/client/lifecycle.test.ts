@@ -166,6 +166,24 @@ describe('send', () => {
     expect(new Set(msgs.map((m) => m.mid)).size).toBe(3);
   });
 
+  it('WebSocket with server acks: an unacknowledged send goes again after a reconnect with its mid; an acked one does not', async () => {
+    const { base, ws: url } = uniqueBase();
+    const s = server(url, (socket) => socket.send(JSON.stringify({ type: 'hello', ack: true })));
+    const r = setup({ url: base, WebSocket: trackedWebSocket().WebSocket, reconnect: steady });
+    await advance(10);
+    await r.client.send('chat', 'a');
+    await r.client.send('chat', 'b');
+    await advance(5);
+    const [a, b] = s.messages() as Array<{ data: string; mid: string }>;
+    s.send({ type: 'ack', mids: [a!.mid] });
+    s.close(1006);
+    await advance(1010); // close (4 ms) + backoff (1000 ms) + open (4 ms)
+    await advance(10); // the re-sent frame's delivery (4 ms)
+    expect(s.sockets).toHaveLength(2);
+    const again = (s.messages() as Array<{ data: string; mid: string }>).slice(2);
+    expect(again).toEqual([{ event: 'chat', data: 'b', mid: b!.mid }]);
+  });
+
   it('beyond maxQueue, send rejects with QUEUE_FULL', async () => {
     const { base } = uniqueBase();
     const r = setup({ url: base, WebSocket: trackedWebSocket().WebSocket, maxQueue: 2 }, false);
