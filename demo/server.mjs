@@ -10,7 +10,12 @@ import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, extname, join, normalize, sep } from 'node:path';
-import { createHub } from '../dist/server.mjs';
+
+// `surewire/server` as built by `npm run build`; say so when it is missing.
+const { createHub } = await import('../dist/server.mjs').catch((err) => {
+  if (err?.code !== 'ERR_MODULE_NOT_FOUND' || !String(err.message).includes('dist/server.mjs')) throw err;
+  throw new Error('dist/server.mjs is missing: run `npm run build` first (`npm run demo` builds, then starts the demo).', { cause: err });
+});
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
