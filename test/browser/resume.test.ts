@@ -99,6 +99,35 @@ describe.skipIf(skipBrowserTests)('lossless resume in Chromium', () => {
     });
   }
 
+  it('the counters do see loss: a resume beyond the hub history shows resumed=false and a gap', async () => {
+    // A hub that keeps 10 events (0.5 s of ticks), and a tab kept away from it for longer.
+    const small = await startDemo({ port: 0, tickerMs: 50, heartbeat: 500, history: 10 });
+    const tab = await openPage(browser, `${small.url}/?transport=websocket&${HB}`, { allowNetworkErrors: true });
+    try {
+      const { page } = tab;
+      await waitOpen(page, 'websocket');
+      await waitMoreTicks(page, 5);
+      const seqNow = () => page.evaluate(() => fetch('/demo/state').then((r) => r.json()).then((s: { seq: number }) => s.seq));
+      const away = await seqNow();
+      small.flags.blockWebSocket = true;
+      await breakConnection(page, 'drop');
+      await expect.poll(seqNow, { timeout: 5_000 }).toBeGreaterThan(away + 20);
+      small.flags.blockWebSocket = false;
+      await page.waitForFunction(() => (globalThis as unknown as DemoWindow).client.status.resumed === false, null, { timeout: 10_000 });
+      await waitMoreTicks(page, 3);
+      const s = await stats(page);
+      expect(s.gaps).toBeGreaterThanOrEqual(1);
+      expect(s.missed).toBeGreaterThan(10);
+      expect(s.duplicates).toBe(0);
+      expect(await page.textContent('#s-resumed')).toMatch(/^no/);
+      await page.locator('#log li', { hasText: 'NOT fully resumed' }).waitFor();
+      expect(tab.unexpectedErrors()).toEqual([]);
+    } finally {
+      await tab.context.close();
+      await small.close();
+    }
+  });
+
   it('every tab resumes losslessly after the hub restarts its connections (history kept)', async () => {
     const pages = transports.map((t) => tabs[t].page);
     const from = await Promise.all(pages.map((page) => transitionCount(page)));
