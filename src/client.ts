@@ -283,6 +283,7 @@ export function createClient<In extends object = EventMap, Out extends object = 
             if (eid !== undefined) cursor.deliver(eid); // received whole: a reconnect would not mend it
             const raw = e.format === 'text' ? e.data : String(JSON.stringify(e.data));
             report(new SurewireError('BAD_MESSAGE', `Event "${e.event}" could not be decoded; it was skipped.`, { cause, raw }));
+            if (!live()) break; // an onError handler closed the client
             continue;
           }
           if (eid !== undefined) cursor.deliver(eid);
