@@ -687,6 +687,24 @@ describe('close() from inside a handler', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('onError → close() on a BAD_MESSAGE mid-batch: the rest of the batch is not delivered', async () => {
+    const { base, ws: url } = uniqueBase();
+    const s = server(url);
+    const r = setup({ url: base, WebSocket: trackedWebSocket().WebSocket, decode: (raw) => {
+        const value = JSON.parse(raw) as unknown;
+        if (value === 'bad') throw new TypeError('cannot decode');
+        return value;
+      },
+    });
+    r.client.onError((e) => {
+      if (e.code === 'BAD_MESSAGE') r.client.close();
+    });
+    await advance(10);
+    s.send([{ id: '1', data: 1 }, { id: '2', data: 'bad' }, { id: '3', data: 3 }]);
+    expect(r.messages.map((m) => m.data)).toEqual([1]);
+    expect(r.client.status.state).toBe('closed');
+  });
+
   it('a handler that closes the client mid-batch: later events of the batch are not delivered, the cursor shows the last one that was', async () => {
     const { base, ws: url } = uniqueBase();
     const s = server(url);
