@@ -83,6 +83,34 @@ describe('network error, refused, reset', () => {
   });
 });
 
+describe('the last transport that opened goes first', () => {
+  it('in every later round, also after a round that failed everywhere, and after close() and connect()', async () => {
+    const { base } = uniqueBase(); // the WebSocket is blocked (no server)
+    const open1 = liveStream();
+    const f = scriptedFetch()
+      .on('sse', open1, new TypeError('reset'))
+      .otherwise('sse', () => liveStream());
+    const r = setup({ url: base, transports: ['websocket', 'sse'], WebSocket: trackedWebSocket().WebSocket, fetch: f.fetch, reconnect: steady });
+    await advance(10);
+    open1.push(': hi\n\n');
+    await flush();
+    expect(r.client.status).toMatchObject({ state: 'open', transport: 'sse' });
+    const tried = () => r.log.map(([m]) => /trying (\w+)/.exec(m)?.[1]).filter(Boolean);
+    expect(tried()).toEqual(['websocket', 'sse']);
+    open1.end(); // drops after open: back off, sse first; sse fails → websocket fails → back off
+    await flush();
+    await advance(1000);
+    expect(tried()).toEqual(['websocket', 'sse', 'sse', 'websocket']);
+    await advance(2010); // the next round starts with sse again, not with the blocked websocket
+    expect(tried()).toEqual(['websocket', 'sse', 'sse', 'websocket', 'sse']);
+    expect(r.client.status).toMatchObject({ state: 'open', transport: 'sse' });
+    r.client.close();
+    r.client.connect();
+    await flush();
+    expect(tried().at(-1)).toBe('sse');
+  });
+});
+
 describe('openTimeout', () => {
   it('no open within openTimeout: next transport, and the hanging request is aborted', async () => {
     const { base } = uniqueBase();
