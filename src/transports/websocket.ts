@@ -147,7 +147,8 @@ export const createWebSocketTransport: TransportFactory = (ctx, listener) => {
       s.onclose = (ev) => {
         if (!opened) return failBeforeOpen(`The WebSocket to ${ctx.url} closed before it opened (code ${ev.code}).`);
         socket = undefined;
-        out.end({ kind: 'close', code: typeof ev.code === 'number' ? ev.code : 1006, reason: typeof ev.reason === 'string' ? ev.reason : '' });
+        // The reason is the server's text: it may quote what it refused, the token included.
+        out.end({ kind: 'close', code: typeof ev.code === 'number' ? ev.code : 1006, reason: typeof ev.reason === 'string' ? (redact(ev.reason, ctx.token) as string) : '' });
       };
     }
   } catch (cause) {
