@@ -61,7 +61,7 @@ export interface ClientOptions {
   heartbeat?: HeartbeatOptions | false;
   /** ms a transport attempt may take to open before the next transport is tried. @defaultValue 5000 */
   openTimeout?: number;
-  /** ms one long-poll request may take before it counts as a network failure. @defaultValue 40000 */
+  /** ms one HTTP request (a long-poll, or a send) may take before it counts as a network failure (a send is then retried with the same `mid`). @defaultValue 40000 */
   pollTimeout?: number;
   /** Bearer token, or a function called before every attempt (and again after a 401). */
   token?: Provider<string | null | undefined>;

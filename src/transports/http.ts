@@ -197,12 +197,19 @@ function createHttpSender(ctx: TransportContext): HttpSender {
     }
     const controller = new AbortController();
     inFlight.add(controller);
+    // A keep-alive connection that died silently (a NAT forgot it) swallows a POST for ever while
+    // the stream, on its own connection, goes on: abort it so the batch goes again, same mids.
+    const ms = ctx.pollRequestTimeout;
+    let timedOut = false;
+    const timer = ms > 0 && ms !== Infinity ? setTimeout(() => ((timedOut = true), controller.abort()), Math.min(ms, MAX_TIMEOUT)) : undefined;
     let response: ResponseLike;
     try {
       response = await fetchFn(url, request(ctx, { 'Content-Type': 'application/json' }, controller.signal, body));
     } catch (cause) {
-      throw new SurewireError('SEND_FAILED', closed ? 'The transport was closed while the batch was sent.' : 'The batch could not be sent: network error.', { cause: redact(cause, ctx.token) });
+      const why = timedOut ? `no answer within ${ms} ms` : closed ? 'the transport was closed' : 'network error';
+      throw new SurewireError('SEND_FAILED', `The batch was not sent: ${why}.`, { cause: redact(cause, ctx.token) });
     } finally {
+      clearTimeout(timer);
       inFlight.delete(controller);
     }
     discardBody(response);

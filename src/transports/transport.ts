@@ -66,7 +66,7 @@ export interface TransportContext {
   headers: Record<string, string>;
   /** Send cookies with HTTP requests (`credentials: 'include'`). */
   withCredentials: boolean;
-  /** How long one long-poll request may take before it counts as a network failure, in ms. */
+  /** How long one HTTP request (a long-poll, or a send) may take before it counts as a network failure, in ms. */
   pollRequestTimeout: number;
   WebSocket?: WebSocketConstructor;
   fetch?: FetchLike;
