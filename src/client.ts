@@ -409,7 +409,10 @@ export function createClient<In extends object = EventMap, Out extends object = 
     }
     let delay = backoff(failures, previousDelay);
     previousDelay = delay;
-    // Server hints are floors and are not jittered: the server knows its load.
+    // Server hints are floors and are not jittered: the server knows its load. SSE `retry: N` is
+    // the base of the exponential (DESIGN §4) and, like Retry-After, a floor (STYLE; WHATWG's
+    // "reconnection time"): full jitter alone would reconnect sooner than the server asked.
+    if (retryBase !== undefined) delay = Math.max(delay, retryBase);
     if (floor !== undefined) delay = Math.max(delay, floor);
     retryNotBefore = floor === undefined ? 0 : Date.now() + floor;
     delay = Math.min(delay, MAX_TIMEOUT);
