@@ -467,6 +467,21 @@ describe('SSE retry:', () => {
   });
 });
 
+describe('SSE retry: is a floor too', () => {
+  it('with full jitter, no reconnect comes sooner than the server asked (STYLE: server hints are floors, not jittered)', async () => {
+    const random = vi.spyOn(Math, 'random').mockReturnValue(0); // the jitter's lowest draw
+    cleanups.push(() => random.mockRestore());
+    const { base } = uniqueBase();
+    const f = scriptedFetch().on('sse', sse('retry: 5000\n' + block({ id: '1', data: 1 }))).otherwise('sse', () => liveStream());
+    setup({ url: base, transports: ['sse'], fetch: f.fetch, reconnect: { jitter: 'full', initialDelay: 100 } });
+    await flush();
+    await advance(4990);
+    expect(f.of('sse')).toHaveLength(1);
+    await advance(10);
+    expect(f.of('sse')).toHaveLength(2);
+  });
+});
+
 describe('heartbeat', () => {
   it('no inbound byte for heartbeat.timeout: the connection is closed and the client reconnects', async () => {
     const { base } = uniqueBase();
