@@ -428,6 +428,44 @@ describe('resume and dedupe', () => {
     expect(r.client.status.lastEventId).toBe('5');
   });
 
+  it('poll: polls again at once carrying the newest id; a cursor-less first poll gets the hello id; empty answers re-poll too', async () => {
+    const { base } = uniqueBase();
+    const f = scriptedFetch()
+      .on('poll', sse(helloBlock({ heartbeat: 15000 }, '40')), sse(block({ id: '41', data: 41 }) + block({ id: '42', data: 42 })), sse(': nothing new\n\n'))
+      .otherwise('poll', () => liveStream());
+    const r = setup({ url: base, transports: ['poll'], fetch: f.fetch });
+    await flush();
+    const polls = f.of('poll');
+    expect(polls.map((c) => c.query.get('lastEventId'))).toEqual([null, '40', '42', '42']);
+    expect(polls.map((c) => c.init.headers?.['Last-Event-ID'])).toEqual([undefined, '40', '42', '42']);
+    expect(r.messages.map((m) => m.data)).toEqual([41, 42]);
+    expect(r.client.status).toMatchObject({ state: 'open', transport: 'poll', lastEventId: '42', attempt: 0 });
+    expect(r.errors).toEqual([]);
+  });
+
+  it('poll: every answer counts as traffic for the heartbeat, even an empty one', async () => {
+    const { base } = uniqueBase();
+    const f = scriptedFetch().otherwise('poll', () => {
+      const p = liveStream();
+      setTimeout(() => p.end(), 20_000); // a server's poll timeout: 200 with an empty body
+      return p;
+    });
+    const r = setup({ url: base, transports: ['poll'], fetch: f.fetch, heartbeat: { timeout: 30_000 } });
+    for (let i = 0; i < 6; i++) await advance(20_000);
+    expect(r.codes()).toEqual([]);
+    expect(r.client.status.state).toBe('open');
+    expect(f.of('poll').length).toBeGreaterThanOrEqual(6);
+  });
+
+  it('status.resumed is true when the hello says the server replayed everything', async () => {
+    const { base, ws: url } = uniqueBase();
+    server(url, (socket) => socket.send(JSON.stringify([{ type: 'hello', resumed: true }, { id: '6', data: 6 }])));
+    const r = setup({ url: base, WebSocket: trackedWebSocket().WebSocket, lastEventId: '5' });
+    await advance(10);
+    expect(r.client.status).toMatchObject({ state: 'open', resumed: true, lastEventId: '6' });
+    expect(r.messages.map((m) => m.data)).toEqual([6]);
+  });
+
   it('a half-received SSE event is discarded and does not move the cursor', async () => {
     const { base } = uniqueBase();
     const f = scriptedFetch()
