@@ -58,6 +58,11 @@ describe('connections()', () => {
     );
     await waitFor(() => hub.connections().length === 4);
     for (const c of hub.connections()) if (c.req.url?.includes('cid=paused')) c.pause();
+    // A heartbeat written just before pause() may still be on the wire: let a round trip on the
+    // live socket pass before taking the snapshot, so only writes after pause() can count.
+    const pongs = live.messages.filter((x) => x.type === 'pong').length;
+    live.send({ type: 'ping' });
+    await live.until((m) => m.filter((x) => x.type === 'pong').length > pongs);
     const seenWs = paused.frames.length;
     const seenSse = pausedSse.text();
     hub.publish('message', 'after pause');
