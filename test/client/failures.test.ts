@@ -592,6 +592,28 @@ describe('undecodable payloads', () => {
   });
 });
 
+describe('reconnect options reach the backoff', () => {
+  it.each([
+    ['full', 0.5, [500, 1000, 2000]],
+    ['equal', 0, [500, 1000, 2000]],
+    ['none', 0.9, [1000, 2000, 4000]],
+    ['decorrelated', 0.5, [2000, 3500, 5750]], // base + r·(3·previous − base), previous starting at base
+  ] as const)('%s jitter (random = %d): delays %j', async (jitter, r, delays) => {
+    const random = vi.spyOn(Math, 'random').mockReturnValue(r);
+    cleanups.push(() => random.mockRestore());
+    const { base } = uniqueBase();
+    const f = scriptedFetch().otherwise('sse', () => status(503));
+    setup({ url: base, transports: ['sse'], fetch: f.fetch, reconnect: { jitter, initialDelay: 1000, maxDelay: 60_000 } });
+    await flush();
+    for (const [i, delay] of delays.entries()) {
+      await advance(delay - 5);
+      expect(f.calls, `before retry ${i + 1}`).toHaveLength(i + 1);
+      await advance(5);
+      expect(f.calls, `at retry ${i + 1}`).toHaveLength(i + 2);
+    }
+  });
+});
+
 describe('maxAttempts', () => {
   it('gives up with a fatal MAX_ATTEMPTS after maxAttempts reconnects in a row', async () => {
     const { base } = uniqueBase();
