@@ -134,12 +134,14 @@ async function chaosRun(mode: Mode, seed: number): Promise<void> {
         if (!blackholeEpisode && published >= (EVENTS * 3) / 5) {
           // Whatever the seed drew, every run has one black hole over every live connection
           // (stream, polls and sends alike), with no other fault until the client's heartbeat
-          // has caught it (a random cut would otherwise end it first). Publishing goes on.
+          // has caught it (a random cut would otherwise end it first). Publishing goes on. It
+          // is one-way: sends still reach the hub, whose acks and 2xx are lost, so the client
+          // sends them again and only `mid` dedupe keeps them from arriving twice.
           blackholeEpisode = (async () => {
             proxy.stopChaos();
             // Black-hole a live connection, not the gap between two of them.
             await progress.until(() => client.status.state === 'open', 5000, () => `never open again\n  ${diagnose()}`);
-            proxy.blackholeAll();
+            proxy.deafenAll();
             await progress.until(() => errors.has('HEARTBEAT_TIMEOUT'), 5000, () => `heartbeat never caught the black hole\n  ${diagnose()}`);
             proxy.startChaos();
           })();

@@ -95,6 +95,34 @@ describe('fault proxy', () => {
     }
   });
 
+  it('deafens a connection: the server still gets what the client sends, nothing comes back', async () => {
+    let serverGot = '';
+    const sink = net.createServer((s) => {
+      s.on('error', () => {});
+      s.on('data', (d) => {
+        serverGot += d.toString();
+        s.write(`ack ${d.toString()}`);
+      });
+    });
+    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+    const proxy = await createFaultProxy({ targetPort: (sink.address() as net.AddressInfo).port, seed: 5 });
+    try {
+      const c = dial(proxy);
+      await c.connected;
+      c.socket.write('1');
+      await c.got('ack 1');
+      proxy.deafenAll();
+      c.socket.write('2');
+      while (!serverGot.includes('2')) await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setTimeout(r, 50)); // the answer would be back by now
+      expect(c.text()).toBe('ack 1');
+      c.socket.destroy();
+    } finally {
+      await proxy.close();
+      await new Promise<void>((r) => sink.close(() => r()));
+    }
+  });
+
   it('refuses new connections while the server is "down"', async () => {
     const proxy = await createFaultProxy({ targetPort: echoPort, seed: 3 });
     try {

@@ -32,6 +32,7 @@ export interface FaultProxy {
   cutAll(): void;
   blackholeOne(): void;
   blackholeAll(): void;
+  deafenAll(): void;
   stallAll(): void;
   unstallAll(): void;
   refuse(ms: number): void;

@@ -7,6 +7,8 @@
 //   cut        destroy a connection (both sides), as a network reset would
 //   blackhole  keep a connection open but forward nothing either way, so only a heartbeat
 //              can tell it is dead; what the server writes is read and thrown away
+//   deafen     the same in one direction: the client's bytes reach the server, nothing
+//              comes back (the server acts on sends whose answers are lost)
 //   delay      hold bytes for some ms before forwarding them (order kept)
 //   refuse     reset every new connection for a while (server down)
 //   upgrades   with blockUpgrades(true), WebSocket upgrade requests are reset (a proxy that
@@ -88,7 +90,7 @@ export async function createFaultProxy({ targetPort, targetHost = '127.0.0.1', s
       }
     };
     src.on('data', (chunk) => {
-      if (conn.dead || conn.blackholed) return; // read and dropped
+      if (conn.dead || conn.blackholed || (!inbound && conn.deaf)) return; // read and dropped
       if (inbound && !conn.sniffed) {
         conn.sniffed = true;
         if (upgradesBlocked && UPGRADE.test(chunk.toString('latin1', 0, Math.min(chunk.length, 4096)))) {
@@ -117,7 +119,7 @@ export async function createFaultProxy({ targetPort, targetHost = '127.0.0.1', s
       }
     });
     src.on('end', () => {
-      if (conn.dead || conn.blackholed) return;
+      if (conn.dead || conn.blackholed || (!inbound && conn.deaf)) return;
       if (held.length > 0) ended = true;
       else dst.end();
     });
@@ -133,14 +135,14 @@ export async function createFaultProxy({ targetPort, targetHost = '127.0.0.1', s
       return;
     }
     const upstream = net.connect(targetPort, targetHost);
-    const conn = { id: ++nextId, client, upstream, dead: false, blackholed: false, sniffed: false, stalled: false };
+    const conn = { id: ++nextId, client, upstream, dead: false, blackholed: false, deaf: false, sniffed: false, stalled: false };
     conns.add(conn);
     client.setNoDelay(true);
     upstream.setNoDelay(true);
     const gone = () => destroy(conn);
     // A black hole does not tell the client that the server went away: only its heartbeat can.
     const upstreamGone = () => {
-      if (!conn.blackholed) destroy(conn);
+      if (!conn.blackholed && !conn.deaf) destroy(conn);
     };
     client.on('error', gone).on('close', gone);
     upstream.on('error', upstreamGone).on('close', upstreamGone);
@@ -204,6 +206,20 @@ export async function createFaultProxy({ targetPort, targetHost = '127.0.0.1', s
         c.upstream.resume();
       }
       note('blackhole all');
+    },
+    /**
+     * One-way loss on every live connection: what the client sends still reaches the server,
+     * nothing comes back. The server handles the client's sends but its answers (acks, 2xx)
+     * are lost, so the client must send again with the same mids and the server deduplicate.
+     */
+    deafenAll() {
+      for (const c of conns) {
+        if (c.deaf || c.blackholed) continue;
+        c.deaf = true;
+        stats.blackholed++;
+        c.upstream.resume();
+      }
+      note('deafen all (server → client dropped)');
     },
     /**
      * Stops reading from the server on every live connection: the server's buffers fill up. A
