@@ -1,52 +1,48 @@
 /**
  * Every code a {@link SurewireError} can carry. Compare `err.code` against these, never the
  * message text.
+ * - `NETWORK`: A network error, refused connection or reset (also any WebSocket failure before open).
+ * - `OPEN_TIMEOUT`: No open within `openTimeout`.
+ * - `HTTP_STATUS`: An HTTP status with no more specific code (408, 429, 5xx, or an unnamed 4xx); see `status`.
+ * - `UNAUTHORIZED`: HTTP 401 or WebSocket close 4401; fatal when a refreshed token is refused again.
+ * - `FORBIDDEN`: HTTP 403 or WebSocket close 1008: the server refuses this client for good.
+ * - `BAD_CONTENT_TYPE`: A 2xx answer whose content type is not `text/event-stream`.
+ * - `NOT_OFFERED`: HTTP 404, 405 or 501: the transport is not offered at that endpoint.
+ * - `NO_TRANSPORT`: Every transport answered "not offered here" in one round: nothing can work.
+ * - `WS_CLOSE`: The WebSocket closed with a code that is not more specifically named; see `closeCode`.
+ * - `STREAM_ENDED`: The server ended an SSE stream or a poll answered with no usable body.
+ * - `HEARTBEAT_TIMEOUT`: Nothing arrived for `heartbeat.timeout`: the connection was declared dead.
+ * - `BAD_MESSAGE`: An inbound payload could not be decoded; see `raw`. The event was skipped.
+ * - `HANDLER_ERROR`: A handler registered with `on`, `onMessage` or `onStatus` threw; see `cause`.
+ * - `QUEUE_FULL`: `send()` while not open with `maxQueue` sends already waiting.
+ * - `CLOSED`: The client was closed while the send was waiting.
+ * - `SEND_REJECTED`: The server refused a send with a 4xx other than 408 or 429; see `status`.
+ * - `SEND_FAILED`: A send failed in a way that will be retried (network, 408, 429, 5xx).
+ * - `MAX_ATTEMPTS`: `reconnect.maxAttempts` attempts failed in a row.
+ * - `TOKEN_FAILED`: The `token` or `headers` function threw or rejected.
+ * - `BAD_OPTIONS`: `createClient` or a method was called with options or arguments it cannot use.
  */
-export const ErrorCodes = [
-  /** A network error, refused connection or reset (also any WebSocket failure before open). */
-  'NETWORK',
-  /** No open within `openTimeout`. */
-  'OPEN_TIMEOUT',
-  /** An HTTP status with no more specific code (408, 429, 5xx, or an unnamed 4xx); see `status`. */
-  'HTTP_STATUS',
-  /** HTTP 401 or WebSocket close 4401; fatal when a refreshed token is refused again. */
-  'UNAUTHORIZED',
-  /** HTTP 403 or WebSocket close 1008: the server refuses this client for good. */
-  'FORBIDDEN',
-  /** A 2xx answer whose content type is not `text/event-stream`. */
-  'BAD_CONTENT_TYPE',
-  /** HTTP 404, 405 or 501: the transport is not offered at that endpoint. */
-  'NOT_OFFERED',
-  /** Every transport answered "not offered here" in one round: nothing can work. */
-  'NO_TRANSPORT',
-  /** The WebSocket closed with a code that is not more specifically named; see `closeCode`. */
-  'WS_CLOSE',
-  /** The server ended an SSE stream or a poll answered with no usable body. */
-  'STREAM_ENDED',
-  /** Nothing arrived for `heartbeat.timeout`: the connection was declared dead. */
-  'HEARTBEAT_TIMEOUT',
-  /** An inbound payload could not be decoded; see `raw`. The event was skipped. */
-  'BAD_MESSAGE',
-  /** A handler registered with `on`, `onMessage` or `onStatus` threw; see `cause`. */
-  'HANDLER_ERROR',
-  /** `send()` while not open with `maxQueue` sends already waiting. */
-  'QUEUE_FULL',
-  /** The client was closed while the send was waiting. */
-  'CLOSED',
-  /** The server refused a send with a 4xx other than 408 or 429; see `status`. */
-  'SEND_REJECTED',
-  /** A send failed in a way that will be retried (network, 408, 429, 5xx). */
-  'SEND_FAILED',
-  /** `reconnect.maxAttempts` attempts failed in a row. */
-  'MAX_ATTEMPTS',
-  /** The `token` or `headers` function threw or rejected. */
-  'TOKEN_FAILED',
-  /** `createClient` or a method was called with options or arguments it cannot use. */
-  'BAD_OPTIONS',
-] as const;
-
-/** One of {@link ErrorCodes}. */
-export type SurewireErrorCode = (typeof ErrorCodes)[number];
+export type SurewireErrorCode =
+  | 'NETWORK'
+  | 'OPEN_TIMEOUT'
+  | 'HTTP_STATUS'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'BAD_CONTENT_TYPE'
+  | 'NOT_OFFERED'
+  | 'NO_TRANSPORT'
+  | 'WS_CLOSE'
+  | 'STREAM_ENDED'
+  | 'HEARTBEAT_TIMEOUT'
+  | 'BAD_MESSAGE'
+  | 'HANDLER_ERROR'
+  | 'QUEUE_FULL'
+  | 'CLOSED'
+  | 'SEND_REJECTED'
+  | 'SEND_FAILED'
+  | 'MAX_ATTEMPTS'
+  | 'TOKEN_FAILED'
+  | 'BAD_OPTIONS';
 
 /** Extra facts an error may carry, depending on where it came from. */
 export interface SurewireErrorInit {

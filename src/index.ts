@@ -5,7 +5,7 @@
  */
 export { createClient } from './client';
 export type { Client } from './client';
-export { SurewireError, isSurewireError, ErrorCodes } from './errors';
+export { SurewireError, isSurewireError } from './errors';
 export type { SurewireErrorCode, SurewireErrorInit } from './errors';
 export type {
   ClientOptions,
