@@ -126,6 +126,25 @@ describe('malformed SSE, through the SSE transport (decode: text)', () => {
   });
 });
 
+describe('a server that replays what the client already has', () => {
+  it('SSE: ids already delivered are dropped after a reconnect (dedupe window)', async () => {
+    srv = await startScriptServer();
+    // The second stream ignores the cursor and starts over from 1.
+    srv.on('/sse', stream(sseEvent(1) + sseEvent(2), 'end'), stream(sseEvent(1) + sseEvent(2) + sseEvent(3)));
+    const w = client({ transports: ['sse'] });
+    await w.ticks(3);
+    expect(w.ns).toEqual([1, 2, 3]);
+  });
+
+  it('WebSocket: a replayed array overlapping what was delivered is delivered once', async () => {
+    srv = await startScriptServer();
+    srv.onWs(wsFrames([wsEvent(1), wsEvent(2)], { code: 1012 }), wsFrames([JSON.stringify([wsEvent(2), wsEvent(3)]), wsEvent(4)]));
+    const w = client({ transports: ['websocket'] });
+    await w.ticks(4);
+    expect(w.ns).toEqual([1, 2, 3, 4]);
+  });
+});
+
 describe('malformed SSE, through the poll transport', () => {
   it('mixed line endings, a BOM and a split UTF-8 character in one poll answer', async () => {
     srv = await startScriptServer();
