@@ -99,7 +99,9 @@ export function createClient<In extends object = EventMap, Out extends object = 
 
   const emitter = createEmitter(handlerError);
   const backoff = (attempt: number, previous?: number): number => {
-    const initialDelay = retryBase ?? opts.reconnect.initialDelay;
+    // `retry: 0` ("reconnect at once") must not switch backoff off: 0 · factor^n never grows, and
+    // a failing server would be hammered in a loop. A zero base keeps the configured one.
+    const initialDelay = retryBase ? retryBase : opts.reconnect.initialDelay;
     return computeDelay(attempt, { ...opts.reconnect, initialDelay, maxDelay: Math.max(opts.reconnect.maxDelay, initialDelay) }, Math.random, previous);
   };
   const queue = createSendQueue({ maxQueue: opts.maxQueue, retryDelay: (n) => backoff(n), log });
