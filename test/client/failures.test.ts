@@ -467,6 +467,17 @@ describe('SSE retry:', () => {
   });
 });
 
+describe('SSE retry: 0', () => {
+  it('does not turn backoff off: a zero base cannot grow, so the configured base stays', async () => {
+    const { base } = uniqueBase();
+    const f = scriptedFetch().on('sse', sse('retry: 0\n' + block({ id: '1', data: 1 }))).otherwise('sse', () => status(503));
+    setup({ url: base, transports: ['sse'], fetch: f.fetch, reconnect: { jitter: 'none', initialDelay: 1000, maxDelay: 30_000 } });
+    await flush();
+    await advance(10_000); // 1000 + 2000 + 4000 (+ 8000 pending): three retries, not a hot loop
+    expect(f.of('sse')).toHaveLength(4);
+  });
+});
+
 describe('SSE retry: is a floor too', () => {
   it('with full jitter, no reconnect comes sooner than the server asked (STYLE: server hints are floors, not jittered)', async () => {
     const random = vi.spyOn(Math, 'random').mockReturnValue(0); // the jitter's lowest draw
