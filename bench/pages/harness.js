@@ -111,7 +111,9 @@
           async onopen() {
             h.open('sse');
           },
-          onmessage: (m) => h.event(JSON.parse(m.data)),
+          // fetch-event-source also dispatches blocks without data (our opening ':' comment) as
+          // messages with data ''; the WHATWG parser drops those, so skip them here.
+          onmessage: (m) => m.data && h.event(JSON.parse(m.data)),
         }).catch(() => {});
         return () => ctrl.abort();
       },

@@ -62,7 +62,7 @@ const SINKS = {
   },
   'hub-sse': (srv, t, ack) => sseSink(`${srv.origin}/h/${t}/sse`, ack, 'surewire:hello'),
   'hub-poll': (srv, t, ack) =>
-    pollSink((after) => `${srv.origin}/h/${t}/poll${after ? `?lastEventId=${after}` : ''}`, ack, true),
+    pollSink((after) => `${srv.origin}/h/${t}/poll${after === undefined ? '' : `?lastEventId=${after}`}`, ack, true),
 };
 
 function sseSink(url, ack, helloMark) {
@@ -95,7 +95,7 @@ function pollSink(urlFor, ack, hub = false) {
   (async () => {
     if (hub) {
       // First poll without a cursor: the hub answers at once with a hello carrying the newest id.
-      const text = await httpGet(urlFor(0));
+      const text = await httpGet(urlFor(undefined));
       const m = /\nid: (\d+)|^id: (\d+)/m.exec(text);
       after = m ? Number(m[1] ?? m[2]) : 0;
     }

@@ -53,11 +53,11 @@ export async function runThroughputOnce(env, client, { n, opts = {}, instrumente
 }
 
 /** Interleaved rounds: every client once per round, `rounds` times. */
-export async function runThroughput(env, { clients, n, rounds, log }) {
+export async function runThroughput(env, { clients, n, rounds, log, timeoutMs = 90_000 }) {
   const runs = Object.fromEntries(clients.map((c) => [c, []]));
   for (let r = 0; r < rounds; r++) {
     for (const c of clients) {
-      const res = await bounded(120_000, () => runThroughputOnce(env, c, { n }), `throughput ${c}`).catch((e) => ({ error: String(e.message) }));
+      const res = await bounded(timeoutMs + 30_000, () => runThroughputOnce(env, c, { n, timeoutMs }), `throughput ${c}`).catch((e) => ({ error: String(e.message) }));
       runs[c].push(res);
       log?.(`  round ${r + 1}/${rounds} ${c.padEnd(20)} ${res.error ? `ERROR ${res.error}` : `${Math.round(res.rate).toLocaleString('en-US')} ev/s (${Math.round(res.ms)} ms${res.outOfOrder ? `, ${res.outOfOrder} out of order` : ''})`}`);
     }
