@@ -166,7 +166,9 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
   const r = options.reconnect ?? {};
   const jitter = r.jitter ?? 'full';
   if (!['full', 'equal', 'decorrelated', 'none'].includes(jitter)) throw bad("`reconnect.jitter` must be 'full', 'equal', 'decorrelated' or 'none'.");
-  const initialDelay = positive('reconnect.initialDelay', r.initialDelay, 1000, true);
+  // 0 would switch backoff off: 0 · factor^n never grows, and a failing server gets a hot loop.
+  if (r.initialDelay === 0) throw bad('`reconnect.initialDelay` must be more than 0 ms: a base of 0 never grows, so every retry would come at once. For fast first retries use a small base, e.g. 100.');
+  const initialDelay = positive('reconnect.initialDelay', r.initialDelay, 1000);
   const reconnect: Required<ReconnectOptions> = {
     initialDelay,
     maxDelay: Math.max(initialDelay, positive('reconnect.maxDelay', r.maxDelay, 30000, true)),
