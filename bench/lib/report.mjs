@@ -213,6 +213,23 @@ export function report(R) {
       .map(([lib, h]) => [names[lib], `${h.client.arrivals}`, `${ms(h.client.p1)} – ${ms(h.client.p99)}`, x(h.client.ratio), ms(h.restartTook)]);
     md.push('The same reconnects timed in the client process when each attempt starts (surewire and reconnecting-websocket: the WebSocket constructor; socket.io-client: its `reconnect_attempt` event). Close agreement with the server-side table means neither process was the bottleneck of the measurement; the restart column is how long the server took to close 1 000 connections.', '');
     md.push(table(['clients', 'attempts in 10 s', 'p1 – p99', 'peak ÷ uniform', 'server restart took'], crow), '');
+    const swh = H.surewire;
+    if (swh && !swh.error && swh.intended) {
+      md.push('For surewire, its `debug` logger also gives, per client, when it noticed the drop and which delay it drew, hence when it *meant* to reconnect — the policy itself, free of either process\'s scheduling:', '');
+      md.push(
+        table(
+          ['surewire, 1 000 clients', 'p1 – p99', 'median', 'peak ÷ uniform'],
+          [
+            ['drop noticed (after the restart began)', `${ms(swh.noticed.p1)} – ${ms(swh.noticed.p99)}`, ms(swh.noticed.p50), x(swh.noticed.ratio)],
+            ['delay drawn (full jitter)', `${ms(swh.delays.p1)} – ${ms(swh.delays.p99)}`, ms(swh.delays.p50), x(swh.delays.ratio)],
+            ['intended attempt = noticed + delay', `${ms(swh.intended.p1)} – ${ms(swh.intended.p99)}`, ms(swh.intended.p50), x(swh.intended.ratio)],
+            ['attempt started (WebSocket constructor)', `${ms(swh.client.p1)} – ${ms(swh.client.p99)}`, ms(swh.client.p50), x(swh.client.ratio)],
+            ['arrived at the server (upgrade request)', `${ms(swh.server.p1)} – ${ms(swh.server.p99)}`, ms(swh.server.p50), x(swh.server.ratio)],
+          ],
+        ),
+        '',
+      );
+    }
     out.push('HERD', t, '', ...sparks, '');
 
     const frows = Object.entries(H)
@@ -220,7 +237,7 @@ export function report(R) {
       .map(([lib, h]) => [lib === 'raw' ? 'bare ws connections (reference)' : names[lib], `${h.footprint.opened}/1000`, kib(h.footprint.heapPerClient), H.raw?.footprint && lib !== 'raw' ? kib(h.footprint.heapPerClient - H.raw.footprint.heapPerClient) : '', fmt(h.footprint.timersPerClient, 2), ms(h.footprint.connectMs)]);
     const ft = table(['clients', 'connected', 'JS heap per idle client', 'above a bare ws', 'timers per client', 'time to connect all'], frows);
     md.push('## 6. Footprint', '');
-    md.push('Measured in the herd\'s client process (`node --expose-gc`): JS heap (`heapUsed` after three full GCs) and active `Timeout` handles (`process.getActiveResourcesInfo()`) before creating the clients and 1 s after all 1 000 were open and idle, divided by 1 000. Native socket buffers are outside the JS heap and not counted.', '');
+    md.push('Measured in the herd\'s client process (`node --expose-gc`): JS heap (`heapUsed` after three full GCs) and active `Timeout` handles (`process.getActiveResourcesInfo()`) before creating the clients and 5.5 s after all 1 000 were open and idle (so that start-up timers have fired), divided by 1 000. Native socket buffers are outside the JS heap and not counted.', '');
     md.push(ft, '');
     out.push('FOOTPRINT', ft, '');
   }

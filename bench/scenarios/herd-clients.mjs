@@ -14,6 +14,7 @@ const wsUrl = `ws://127.0.0.1:${port}`;
 const require = createRequire(`${repo}/package.json`);
 
 const attempts = []; // Date.now() of every WebSocket construction (= a connection attempt)
+const intents = []; // surewire: [when the drop was noticed, delay drawn] of every scheduled reconnect
 class CountingWS extends WebSocket {
   constructor(...a) {
     super(...a);
@@ -44,7 +45,12 @@ let makeClient;
 if (lib === 'surewire') {
   const { createClient } = await import(pathToFileURL(`${repo}/dist/surewire.mjs`).href);
   makeClient = (i) => {
-    const c = createClient({ url, WebSocket: CountingWS });
+    // The debug logger tells when each client noticed the drop and which delay it drew: the
+    // intended attempt time, free of this process's own scheduling delays.
+    const debug = (m, d) => {
+      if (restarted && m.startsWith('reconnecting in')) intents.push([Date.now(), Number(/reconnecting in (\d+)/.exec(m)?.[1])]);
+    };
+    const c = createClient({ url, WebSocket: CountingWS, debug });
     c.onStatus((s) => s.state === 'open' && onOpen(i));
     return () => c.close();
   };
@@ -102,7 +108,9 @@ process.on('message', async (m) => {
     const deadline = Date.now() + 30_000;
     while (opened.size < N && Date.now() < deadline) await sleep(20);
     const connectMs = Date.now() - t0;
-    await sleep(1000);
+    // Idle long enough that per-connection start-up timers have fired (surewire's 5 s
+    // "stable connection" timer resets the attempt count), so only steady-state timers remain.
+    await sleep(5500);
     const heap1 = heap();
     const timers1 = timers();
     globalThis.__closers = closers;
@@ -111,8 +119,9 @@ process.on('message', async (m) => {
   if (m.type === 'restarting') {
     restarted = true;
     attempts.length = 0;
+    intents.length = 0;
   }
-  if (m.type === 'collect') send({ type: 'collect', attempts: [...attempts], reopened });
+  if (m.type === 'collect') send({ type: 'collect', attempts: [...attempts], intents: [...intents], reopened });
   if (m.type === 'exit') process.exit(0);
 });
 send({ type: 'ready' });

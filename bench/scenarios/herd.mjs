@@ -114,6 +114,10 @@ export async function runHerd({ repo, lib, n, restartServer = true }) {
       connectedAfter: s.connected,
       server: analyse(s.arrivals.map((t) => t - t0)),
       client: analyse(k.attempts.map((t) => t - t0)),
+      // surewire only: when each client noticed the drop, and when it meant to reconnect.
+      noticed: k.intents.length ? analyse(k.intents.map(([t]) => t - t0)) : undefined,
+      intended: k.intents.length ? analyse(k.intents.map(([t, d]) => t + d - t0)) : undefined,
+      delays: k.intents.length ? analyse(k.intents.map(([, d]) => d)) : undefined,
     };
   } finally {
     await clients?.kill();

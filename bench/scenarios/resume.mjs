@@ -21,8 +21,10 @@ export async function runResume(env, { clients = RESUME_CLIENTS, log, debugLog =
   let hub;
   const active = clients.filter((c) => !c.startsWith('surewire') || createHub);
   if (createHub) {
-    // 10 s of history at 1 000 events/s (the default 1 000 would hold one second).
-    hub = createHub({ history: 10_000 });
+    // History for the whole run, like the native SSE server's log and socket.io's 2-minute
+    // recovery window: "lost" then measures the client's resume, not the size of the ring (the
+    // default 1 000 holds one second at this rate). Outage lengths are reported separately.
+    hub = createHub({ history: 30_000 });
     srv.addHub(t, hub);
     feed.add(hubSink(hub));
   }
@@ -121,7 +123,10 @@ function analyse(r, published, cuts) {
       for (let i = 0; i < r.sent.length; i++) if (r.sent[i] > after && r.arrived[i] < best) best = r.arrived[i];
       return best - before;
     });
+  const missing = [];
+  for (let s2 = 1; s2 <= published && missing.length < 50; s2++) if (!seen[s2]) missing.push(s2);
   return {
+    missing,
     lastArrival: r.arrived.length ? r.arrived[r.arrived.length - 1] : undefined,
     received: r.seqs.length,
     lost,
