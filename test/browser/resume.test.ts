@@ -50,10 +50,18 @@ describe.skipIf(skipBrowserTests)('lossless resume in Chromium', () => {
   });
 
   /**
-   * Asks the demo server to drop or stall this page's connection. A long-poll has a request
-   * open most of the time but not always (between two polls), so ask until one was hit.
+   * Asks the demo server to drop or stall this page's connection. WebSocket and SSE: with the
+   * page's button, as a user would. A long-poll has a request open most of the time but not
+   * always (between two polls), so there ask until one was hit.
    */
-  async function breakConnection(page: Page, how: 'drop' | 'stall') {
+  async function breakConnection(page: Page, how: 'drop' | 'stall', transport: string = 'poll') {
+    if (transport !== 'poll') {
+      const done = page.locator('#log li', { hasText: how === 'drop' ? 'server dropped my' : 'server stalled my' });
+      const before = await done.count();
+      await page.click(how === 'drop' ? '#btn-drop' : '#btn-stall');
+      await expect.poll(() => done.count()).toBe(before + 1);
+      return;
+    }
     await expect
       .poll(
         () =>
@@ -79,7 +87,7 @@ describe.skipIf(skipBrowserTests)('lossless resume in Chromium', () => {
     it(`a dropped ${transport} connection resumes with no gap and no duplicate`, async () => {
       const { page } = tabs[transport];
       const from = await transitionCount(page);
-      await breakConnection(page, 'drop');
+      await breakConnection(page, 'drop', transport);
       // Chromium silently retries a GET whose reused keep-alive socket is reset before any
       // response byte, so a dropped long-poll is usually mended below the client: nothing to
       // reconnect, and nothing may be lost either way.
@@ -91,7 +99,7 @@ describe.skipIf(skipBrowserTests)('lossless resume in Chromium', () => {
       const { page } = tabs[transport];
       const from = await transitionCount(page);
       const errors = await page.evaluate(() => (globalThis as unknown as DemoWindow).demo.errors.length);
-      await breakConnection(page, 'stall');
+      await breakConnection(page, 'stall', transport);
       await waitReconnect(page, from, transport);
       const after = await page.evaluate((n) => (globalThis as unknown as DemoWindow).demo.errors.slice(n), errors);
       expect(after).toContain('HEARTBEAT_TIMEOUT');
