@@ -4,8 +4,10 @@
 // Each cycle: the hub publishes a few events, every client (one per transport) receives them, the
 // fault proxy cuts every connection, more events are published while the clients are down, and
 // every client resumes from its cursor and receives those too — each event exactly once, in order.
-// Every 100 cycles each client is also closed and replaced by a fresh one that resumes from the
-// old one's `lastEventId`, so that the client's own lifecycle is soaked as well as its reconnects.
+// Per transport there are two clients: one lives through the whole run (so that anything that
+// grows per reconnect or per event, such as a dedupe window that forgets to evict, accumulates),
+// and one is closed every 100 cycles and replaced by a fresh one that resumes from the old one's
+// `lastEventId`, so that the client's own lifecycle is soaked as well as its reconnects.
 //
 // Figures are printed; the exit code is 1 when an event is lost, repeated or out of order, when
 // the heap grew by 2 MB or more, or when the run took more than 3 minutes.
@@ -21,7 +23,7 @@ const CYCLES = Number(process.env.SOAK_CYCLES ?? 1000);
 // Warm-up fills the hub's ring, fetch's pools and V8's caches. It ends, as the measured run does,
 // right after a client replacement (every 100 cycles), so that both heap figures are taken with
 // clients in the same state (fresh dedupe windows) and the difference is growth, not phase.
-const WARMUP = 300;
+const WARMUP = 500;
 const PER_CYCLE = 8; // events per cycle: half before the drop, half while the clients are down
 const HEAP_BUDGET = 2 * 1024 * 1024;
 const TIME_BUDGET = 180_000;
@@ -72,6 +74,7 @@ function until(check, what) {
 }
 
 const stats = Object.fromEntries(TRANSPORTS.map((t) => [t, { reconnects: 0, replaced: 0, events: 0, errors: {} }]));
+const label = (slot) => `${slot.transport}${slot.fresh ? '(fresh)' : ''}`;
 
 /** One client slot per transport; `last` is the last `n` it delivered. */
 function makeClient(slot, lastEventId) {
@@ -86,7 +89,7 @@ function makeClient(slot, lastEventId) {
     lastEventId,
   });
   client.on('tick', (data) => {
-    if (data.n !== slot.last + 1) fail(`${slot.transport}: got ${data.n} after ${slot.last}`);
+    if (data.n !== slot.last + 1) fail(`${label(slot)}: got ${data.n} after ${slot.last}`);
     slot.last = data.n;
     stats[slot.transport].events++;
     bump();
@@ -94,7 +97,7 @@ function makeClient(slot, lastEventId) {
   client.onError((e) => {
     const errs = stats[slot.transport].errors;
     errs[e.code] = (errs[e.code] ?? 0) + 1;
-    if (e.fatal) fail(`${slot.transport}: fatal ${e.code}: ${e.message}`);
+    if (e.fatal) fail(`${label(slot)}: fatal ${e.code}: ${e.message}`);
   });
   client.onStatus((s) => {
     if (s.state === 'reconnecting' && slot.wasOpen) stats[slot.transport].reconnects++;
@@ -104,7 +107,7 @@ function makeClient(slot, lastEventId) {
   return client;
 }
 
-const slots = TRANSPORTS.map((transport) => ({ transport, last: 0, wasOpen: false, client: undefined }));
+const slots = TRANSPORTS.flatMap((transport) => [false, true].map((fresh) => ({ transport, fresh, last: 0, wasOpen: false, client: undefined })));
 for (const slot of slots) slot.client = makeClient(slot, '0');
 await until(
   () => slots.every((s) => s.client.status.state === 'open'),
@@ -119,25 +122,24 @@ async function cycle(i) {
   publish(PER_CYCLE / 2);
   await until(
     () => slots.every((s) => s.last === lastId),
-    () => `live events up to ${lastId} (cycle ${i}): ${slots.map((s) => `${s.transport}=${s.last}/${s.client.status.state}`).join(' ')}`,
+    () => `live events up to ${lastId} (cycle ${i}): ${slots.map((s) => `${label(s)}=${s.last}/${s.client.status.state}`).join(' ')}`,
   );
   if (i % 100 === 99) {
     // Lifecycle: a fresh client per slot, resuming from the old one's cursor.
-    for (const slot of slots) {
+    for (const slot of slots.filter((s) => s.fresh)) {
       const cursor = slot.client.status.lastEventId;
       slot.client.close();
       slot.wasOpen = false;
       slot.client = makeClient(slot, cursor);
       stats[slot.transport].replaced++;
     }
-  } else {
-    proxy.cutAll();
   }
+  proxy.cutAll();
   // Published while the clients are down (or believed up by the hub): only resume can bring them.
   publish(PER_CYCLE / 2);
   await until(
     () => slots.every((s) => s.last === lastId && s.client.status.state === 'open'),
-    () => `resume up to ${lastId} (cycle ${i}): ${slots.map((s) => `${s.transport}=${s.last}/${s.client.status.state}`).join(' ')}`,
+    () => `resume up to ${lastId} (cycle ${i}): ${slots.map((s) => `${label(s)}=${s.last}/${s.client.status.state}`).join(' ')}`,
   );
 }
 
@@ -167,10 +169,10 @@ try {
   const after = await heap();
   const growth = after - before;
 
-  console.log(`soak: seed ${seed}, ${CYCLES} connect → drop → resume cycles × ${TRANSPORTS.length} transports in ${(elapsed / 1000).toFixed(1)} s (+${WARMUP} warm-up cycles)`);
+  console.log(`soak: seed ${seed}, ${CYCLES} connect → drop → resume cycles × ${slots.length} clients (${TRANSPORTS.join(', ')}; one long-lived, one replaced every 100 cycles, each) in ${(elapsed / 1000).toFixed(1)} s (+${WARMUP} warm-up cycles)`);
   for (const t of TRANSPORTS) {
     const s = stats[t];
-    console.log(`soak:   ${t.padEnd(9)} ${s.events} events in order, ${s.reconnects} reconnects, ${s.replaced} fresh clients, errors ${JSON.stringify(s.errors)}`);
+    console.log(`soak:   ${t.padEnd(9)} ${s.events} events delivered in order (2 clients), ${s.reconnects} reconnects, ${s.replaced} replacements, errors ${JSON.stringify(s.errors)}`);
   }
   console.log(`soak:   proxy ${JSON.stringify(proxy.stats)}; hub ${JSON.stringify(hub.stats())}`);
   console.log(`soak: heap after GC: ${mb(before)} → ${mb(after)}, growth ${growth >= 0 ? '+' : ''}${mb(growth)} (budget < ${mb(HEAP_BUDGET)})`);
