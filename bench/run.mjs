@@ -2,7 +2,7 @@
 // budget, on 127.0.0.1 only. Prints the tables and writes bench/RESULTS.md.
 //
 // Environment knobs (all optional):
-//   BENCH_BUDGET_S   seconds this script may take (default 510: with the build, `npm run bench`
+//   BENCH_BUDGET_S   seconds this script may take (default 500: with the build, `npm run bench`
 //                    stays under 10 minutes); the throughput size is chosen to fit
 //   BENCH_EVENTS     force the throughput run size (default: 100 000, reduced to fit the budget)
 //   BENCH_ROUNDS     interleaved throughput rounds (default 5)
@@ -26,7 +26,7 @@ import { report } from './lib/report.mjs';
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const REPO = dirname(BENCH);
 const started = Date.now();
-const BUDGET_MS = Number(process.env.BENCH_BUDGET_S ?? 510) * 1000;
+const BUDGET_MS = Number(process.env.BENCH_BUDGET_S ?? 500) * 1000;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const FULL_EVENTS = 100_000;
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : null;
@@ -35,7 +35,7 @@ const left = () => BUDGET_MS - (Date.now() - started);
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)}s`;
 const log = (...a) => console.log(`[bench ${elapsed()}]`, ...a);
 // Time kept back for the scenarios after throughput (measured on this machine under load).
-const RESERVE_MS = { resume: 60_000, fallback: 45_000, herd: 170_000 };
+const RESERVE_MS = { resume: 45_000, fallback: 45_000, herd: 150_000 };
 
 const version = async (pkg) => JSON.parse(await readFile(join(REPO, 'node_modules', pkg, 'package.json'), 'utf8')).version;
 
@@ -83,22 +83,27 @@ async function main() {
       // Calibration (also the warm-up, discarded): one small run per client gives its cost per
       // event; the run size is then the largest that fits the budget, up to 100 000.
       const CAL = 10_000;
-      let perEvent = 0;
+      let perEvent = 0; // ms per event, summed over the clients (the in-page connect → last time)
+      let overhead = 0; // ms per round that does not grow with the run size (tab, page, connect)
       log(`throughput: warm-up/calibration, ${CAL.toLocaleString('en-US')} events per client`);
       for (const c of clients) {
         const t0 = Date.now();
         const r = await runThroughputOnce(env, c, { n: CAL, timeoutMs: 30_000 });
-        perEvent += (Date.now() - t0 - 400) / CAL; // minus ~tab set-up
+        const wall = Date.now() - t0;
+        const inPage = Number.isFinite(r.ms) ? r.ms : wall;
+        perEvent += inPage / CAL;
+        overhead += Math.max(0, wall - inPage);
         log(`  ${c.padEnd(20)} ${r.error ? `ERROR ${r.error}` : `${Math.round(r.rate).toLocaleString('en-US')} ev/s`}`);
       }
       const reserve = (want('resume') ? RESERVE_MS.resume : 0) + (want('fallback') ? RESERVE_MS.fallback : 0) + (want('herd') ? RESERVE_MS.herd : 0);
       const budget = left() - reserve - 15_000;
-      const fit = Math.floor(budget / (ROUNDS * (perEvent + 0.5 / FULL_EVENTS)) / 10_000) * 10_000;
+      // Run size that fits: rounds × (overhead + n × perEvent) ≤ budget, with 15 % slack.
+      const fit = Math.floor(((budget / ROUNDS - overhead) / perEvent / 1.15) / 10_000) * 10_000;
       const n = Number(process.env.BENCH_EVENTS ?? Math.max(20_000, Math.min(FULL_EVENTS, fit)));
       R.throughputEvents = n;
       R.throughputRounds = ROUNDS;
       if (n < FULL_EVENTS) {
-        R.notes.push(`Throughput runs used ${n.toLocaleString('en-US')} events instead of 100 000 so that the whole bench fits in 10 minutes on this machine (calibration: ${(perEvent * 1000).toFixed(0)} µs per event summed over the ${clients.length} clients; ${ROUNDS} rounds; ${Math.round(budget / 1000)} s left for them). \`BENCH_EVENTS=100000 BENCH_BUDGET_S=1200 npm run bench\` runs the full size.`);
+        R.notes.push(`Throughput runs used ${n.toLocaleString('en-US')} events instead of 100 000 so that the whole bench fits in 10 minutes on this machine (calibration: ${(perEvent * 1000).toFixed(0)} µs per event summed over the ${clients.length} clients plus ${(overhead / 1000).toFixed(1)} s of tab set-up per round; ${ROUNDS} rounds; ${Math.round(budget / 1000)} s left for them). \`BENCH_EVENTS=100000 BENCH_BUDGET_S=1200 npm run bench\` runs the full size.`);
       }
       log(`throughput: ${n.toLocaleString('en-US')} events × ${ROUNDS} interleaved rounds × ${clients.length} clients`);
       // A run that takes 4× its calibrated time (at least 20 s) has failed: do not let it eat the budget.

@@ -166,7 +166,7 @@ export function report(R) {
     );
     const t = table(['client', 'received', 'lost', 'duplicated', 'cuts that hit a live connection', 'median cut → next event', 'worst', 'target 0 / 0 / ≤ 0.6 s'], rows);
     md.push('## 2. Resume', '');
-    md.push(`${fmtInt(R.resume.published)} events at 1 000 events/s for ${R.resume.durationMs / 1000} s; every 2 s for 20 s (${R.resume.cuts} cuts) the server destroys the socket of every live connection without a goodbye: surewire hub \`connection.close()\` (a hard drop), the native SSE server's and socket.io's TCP sockets. All clients run at the same time, each in its own uninstrumented tab and browser context, on one event sequence, with default reconnect settings. The hub keeps 10 000 events of history (10 s at this rate; the default 1 000 would hold one second); the native SSE server replays everything after \`Last-Event-ID\`; socket.io uses connection-state recovery (websocket transport). "Cut → next event" is the time from a cut to the arrival of the first event published after it, which can only come over a new connection; a cut that found a client already disconnected (still backing off, or a poller between two requests) is not counted for it. A client gets up to 30 s after the last event to catch up before anything missing counts as lost.`, '');
+    md.push(`${fmtInt(R.resume.published)} events at 1 000 events/s for ${R.resume.durationMs / 1000} s; every 2 s for 20 s (${R.resume.cuts} cuts) the server destroys the socket of every live connection without a goodbye: surewire hub \`connection.close()\` (a hard drop), the native SSE server's and socket.io's TCP sockets. All clients run at the same time, each in its own uninstrumented tab and browser context, on one event sequence, with default reconnect settings. The hub keeps 30 000 events of history (the whole run; its default 1 000 holds one second at this rate), as the native SSE server replays everything after \`Last-Event-ID\` and socket.io's connection-state recovery holds 2 minutes (websocket transport): "lost" measures each client's resume, not the size of a ring. "Cut → next event" is the time from a cut to the arrival of the first event published after it, which can only come over a new connection; a cut that found a client already disconnected (still backing off, or a poller between two requests) is not counted for it. A client gets up to 30 s after the last event to catch up before anything missing counts as lost.`, '');
     md.push(t, '');
     out.push('RESUME', t, '');
   }
@@ -276,12 +276,15 @@ function limits(R, c) {
   for (const k of ['surewire-ws', 'surewire-sse', 'surewire-poll']) {
     const v = RS[k];
     if (!v || v.error) continue;
-    if (v.lost || v.dup) m.push(`Resume ${k}: ${v.lost} lost, ${v.dup} duplicated. The longest outage was ${s(v.maxCutToNext)}; once an outage outlasts the hub's history (10 s here) the hub can no longer replay (\`resumed: false\`) and the events in the gap are lost.`);
+    if (v.lost || v.dup) m.push(`Resume ${k}: ${v.lost} lost, ${v.dup} duplicated (first missing seqs: ${(v.missing ?? []).slice(0, 5).join(', ')}). The hub held the whole run, so this is not a history overflow.`);
     if (v.cutToNext > 600) m.push(`Resume ${k}: median cut → next event ${s(v.cutToNext)} (target ≤ 0.6 s; worst ${s(v.maxCutToNext)}). With cuts every 2 s a connection never stays open the 5 s after which the attempt count resets (DESIGN §4), so each cut backs off from a higher attempt: full jitter over 1 s, 2 s, 4 s, 8 s … up to maxDelay 30 s.`);
   }
   if (c.refused && !c.refused.ok) m.push('Fallback after a refused upgrade is above 300 ms.');
   if (c.blackholed && !c.blackholed.ok) m.push('Fallback after a black-holed upgrade exceeded openTimeout + 300 ms.');
-  if (c.herd && !c.herd.ok) m.push(`Herd: peak bucket ${x(R.herd.surewire.server.ratio)} the uniform expectation (target ≤ 2×).`);
+  if (c.herd && !c.herd.ok) {
+    const h = R.herd.surewire;
+    m.push(`Herd: the server saw a peak bucket ${x(h.server.ratio)} the uniform expectation (target ≤ 2×)${h.intended ? `, while the clients meant to arrive at ${x(h.intended.ratio)} (drew delays ${x(h.delays.ratio)}) and started their attempts at ${x(h.client.ratio)}. The bunching is added between the client's attempt and the server's \`upgrade\` event: the server process, busy closing 1 000 sockets (${ms(h.restartTook)}) and accepting handshakes on a shared 2-core machine, handles the arrivals in bursts` : ''}.`);
+  }
   if (c.size && !c.size.ok) {
     const mine = R.size.find((r) => r.name.startsWith('surewire (dist'));
     m.push(`Bundle ${fmtInt(mine.gzip)} B min+gzip (target ≤ 6 144 B): ${fmtInt(mine.gzip - 6144)} B over; \`npm test\` fails on it (test/size/bundle-size.test.ts).`);

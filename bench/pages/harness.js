@@ -148,6 +148,37 @@
         };
       },
     },
+    // Diagnostic: the same bare loop against the hub's /poll (its hello first, then the cursor).
+    'fetch-poll-hub': {
+      scripts: [],
+      open(h) {
+        let stopped = false;
+        let after;
+        h.open('poll');
+        (async () => {
+          while (!stopped) {
+            const q = after === undefined ? '' : `?lastEventId=${after}`;
+            const text = await (await fetch(`${origin}/h/${hubName}/poll${q}`, { cache: 'no-store' })).text();
+            for (const block of text.split('\n\n')) {
+              if (!block) continue;
+              let id;
+              let data;
+              let hello = false;
+              for (const line of block.split('\n')) {
+                if (line.startsWith('id: ')) id = line.slice(4);
+                else if (line.startsWith('data: ')) data = line.slice(6);
+                else if (line === 'event: surewire:hello') hello = true;
+              }
+              if (data !== undefined && !hello) h.event(JSON.parse(data));
+              if (id !== undefined) after = id;
+            }
+          }
+        })().catch((e) => h.error?.(String(e)));
+        return () => {
+          stopped = true;
+        };
+      },
+    },
     'surewire-ws': surewire(['websocket']),
     'surewire-sse': surewire(['sse']),
     'surewire-poll': surewire(['poll']),

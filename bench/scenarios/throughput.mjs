@@ -16,6 +16,9 @@ export const THROUGHPUT_CLIENTS = {
   'fetch-poll': { transport: 'poll', server: 'native' },
   'surewire-poll': { transport: 'poll', server: 'hub', surewire: true },
 };
+/** Diagnostics, not part of the default run. */
+export const DIAGNOSTIC_CLIENTS = { 'fetch-poll-hub': { transport: 'poll', server: 'hub' } };
+const SPECS = { ...THROUGHPUT_CLIENTS, ...DIAGNOSTIC_CLIENTS };
 
 /**
  * One run: sets up the server side, opens the tab, waits for its result.
@@ -23,7 +26,7 @@ export const THROUGHPUT_CLIENTS = {
  */
 export async function runThroughputOnce(env, client, { n, opts = {}, instrumented = false, timeoutMs = 90_000, flow = {} }) {
   const { srv, browser, createHub } = env;
-  const spec = THROUGHPUT_CLIENTS[client];
+  const spec = SPECS[client];
   const t = token('tp');
   const feed = srv.addFeed(t, { keep: spec.transport === 'poll' || spec.server === 'native', sio: spec.server === 'sio' ? srv.sio : undefined });
   let hub;
