@@ -24,7 +24,7 @@ const CYCLES = Number(process.env.SOAK_CYCLES ?? 1000);
 // right after a client replacement (every 100 cycles), so that both heap figures are taken with
 // clients in the same state (fresh dedupe windows) and the difference is growth, not phase.
 const WARMUP = 500;
-const PER_CYCLE = 8; // events per cycle: half before the drop, half while the clients are down
+const PER_CYCLE = 20; // events per cycle: half before the drop, half while the clients are down
 const HEAP_BUDGET = 2 * 1024 * 1024;
 const TIME_BUDGET = 180_000;
 const CYCLE_TIMEOUT = 10_000;
