@@ -87,6 +87,21 @@ describe('§4 network error, refused, reset', () => {
   });
 });
 
+describe('§4 after a transport has opened once, later reconnects start with it', () => {
+  it('a refused WebSocket is not tried again after SSE opened and dropped', async () => {
+    await started();
+    srv.on('/sse', stream(sseEvent(1), 'reset'), stream(sseEvent(2), 'reset'), stream(sseEvent(3)));
+    const dead = await refusedUrl();
+    const w = client({ endpoints: { websocket: `${dead}/ws` }, transports: ['websocket', 'sse'] });
+    await w.ticks(3);
+    expect(w.ns).toEqual([1, 2, 3]);
+    // One NETWORK for the refused WebSocket of the first round, then the two SSE drops; the
+    // status never names websocket again.
+    expect(w.codes()).toEqual(['NETWORK', 'NETWORK', 'NETWORK']);
+    expect(w.transports).toEqual(['websocket', 'sse']);
+  });
+});
+
 describe('§4 no open within openTimeout', () => {
   it('tries the next transport (OPEN_TIMEOUT)', async () => {
     await started();
