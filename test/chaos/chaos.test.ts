@@ -143,6 +143,7 @@ async function chaosRun(mode: Mode, seed: number): Promise<void> {
             await progress.until(() => client.status.state === 'open', 5000, () => `never open again\n  ${diagnose()}`);
             proxy.deafenAll();
             await progress.until(() => errors.has('HEARTBEAT_TIMEOUT'), 5000, () => `heartbeat never caught the black hole\n  ${diagnose()}`);
+            proxy.hear();
             proxy.startChaos();
           })();
         }

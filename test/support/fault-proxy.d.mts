@@ -33,6 +33,7 @@ export interface FaultProxy {
   blackholeOne(): void;
   blackholeAll(): void;
   deafenAll(): void;
+  hear(): void;
   stallAll(): void;
   unstallAll(): void;
   refuse(ms: number): void;

@@ -46,6 +46,7 @@ export async function createFaultProxy({ targetPort, targetHost = '127.0.0.1', s
   let refuseUntil = 0;
   let delayMs = 0;
   let upgradesBlocked = false;
+  let deafNew = false;
   let chaosTimer;
   let closed = false;
   const timers = new Set();
@@ -135,7 +136,7 @@ export async function createFaultProxy({ targetPort, targetHost = '127.0.0.1', s
       return;
     }
     const upstream = net.connect(targetPort, targetHost);
-    const conn = { id: ++nextId, client, upstream, dead: false, blackholed: false, deaf: false, sniffed: false, stalled: false };
+    const conn = { id: ++nextId, client, upstream, dead: false, blackholed: false, deaf: deafNew, sniffed: false, stalled: false };
     conns.add(conn);
     client.setNoDelay(true);
     upstream.setNoDelay(true);
@@ -208,11 +209,14 @@ export async function createFaultProxy({ targetPort, targetHost = '127.0.0.1', s
       note('blackhole all');
     },
     /**
-     * One-way loss on every live connection: what the client sends still reaches the server,
+     * One-way loss on every live connection, and on every new one until `hear()` (a network
+     * spell, so that a poll that opens a new connection meets it too): what the client sends
+     * still reaches the server,
      * nothing comes back. The server handles the client's sends but its answers (acks, 2xx)
      * are lost, so the client must send again with the same mids and the server deduplicate.
      */
     deafenAll() {
+      deafNew = true;
       for (const c of conns) {
         if (c.deaf || c.blackholed) continue;
         c.deaf = true;
@@ -220,6 +224,11 @@ export async function createFaultProxy({ targetPort, targetHost = '127.0.0.1', s
         c.upstream.resume();
       }
       note('deafen all (server → client dropped)');
+    },
+    /** New connections hear the server again (deafened ones stay deaf until they close). */
+    hear() {
+      deafNew = false;
+      note('new connections hear again');
     },
     /**
      * Stops reading from the server on every live connection: the server's buffers fill up. A
@@ -287,6 +296,7 @@ export async function createFaultProxy({ targetPort, targetHost = '127.0.0.1', s
       chaosTimer = undefined;
       refuseUntil = 0;
       delayMs = 0;
+      deafNew = false;
       note('chaos stopped');
     },
     async close() {
