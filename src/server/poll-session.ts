@@ -9,11 +9,13 @@ import { Session, type SessionHost } from './session';
 import { EVENT_STREAM_HEADERS } from './sse-session';
 import { sseHello } from './wire';
 
-/** Writes one whole poll answer with a `Content-Length`, in one write. */
+/**
+ * Writes a poll answer's body in one write: with a `Content-Length` when answered at once, or
+ * after the headers a held poll sent when it began.
+ */
 function answer(res: ServerResponse, body: string | Buffer): void {
-  if (res.headersSent || res.destroyed) return;
-  res.statusCode = 200;
-  for (const [name, value] of Object.entries(EVENT_STREAM_HEADERS)) res.setHeader(name, value);
+  if (res.writableEnded || res.destroyed) return;
+  if (!res.headersSent) res.writeHead(200, EVENT_STREAM_HEADERS);
   res.end(body);
 }
 
@@ -50,6 +52,10 @@ export class PollSession extends Session {
     this.res = res;
     this.prefix = prefix;
     res.on('close', () => this.finish());
+    // Headers now, body later: a client counts the poll as open from its headers, so a quiet
+    // channel must not look like a black hole to its openTimeout (5 s against a 25 s poll).
+    res.writeHead(200, EVENT_STREAM_HEADERS);
+    res.flushHeaders();
     this.timer = setTimeout(() => this.answer(''), host.options.pollTimeout);
   }
 

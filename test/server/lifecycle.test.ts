@@ -52,10 +52,13 @@ describe('connections()', () => {
     await paused.until((m) => m[0]?.type === 'hello');
     await live.until((m) => m[0]?.type === 'hello');
     await pausedSse.until((t) => t.includes('hello'));
-    const pausedPoll = fetch(`${base}/poll?lastEventId=0&cid=paused`).then(
-      () => 'answered',
-      () => 'dropped',
-    );
+    // A held poll has its headers at once; its body is the answer (or the drop).
+    const pausedPoll = fetch(`${base}/poll?lastEventId=0&cid=paused`)
+      .then((r) => r.text())
+      .then(
+        () => 'answered',
+        () => 'dropped',
+      );
     await waitFor(() => hub.connections().length === 4);
     for (const c of hub.connections()) if (c.req.url?.includes('cid=paused')) c.pause();
     // A heartbeat written just before pause() may still be on the wire: let a round trip on the
@@ -228,7 +231,9 @@ describe('close()', () => {
     const { hub, server, base } = await startHub({ heartbeat: 20, pollTimeout: 10_000 });
     const sse = await openSse(`${base}/sse`);
     await sse.until((t) => t.includes(':\n\n'));
-    const poll = fetch(`${base}/poll?lastEventId=0`).catch(() => 'dropped');
+    const poll = fetch(`${base}/poll?lastEventId=0`)
+      .then((r) => r.text())
+      .catch(() => 'dropped');
     await waitFor(() => hub.connections().length === 2);
     await closeServer(server);
     await sse.ended;

@@ -146,10 +146,24 @@ describe('long-poll', () => {
     expect(parseSse(await res.text())).toEqual([{ event: 'surewire:hello', data: '{"heartbeat":15000,"resumed":false}' }]);
   });
 
+  it('sends a held poll its headers at once, so that a quiet channel is not mistaken for a black hole', async () => {
+    const { hub, base } = await startHub({ pollTimeout: 10_000 });
+    const started = Date.now();
+    const res = await fetch(`${base}/poll?lastEventId=0`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    expect(Date.now() - started).toBeLessThan(5_000); // held for 10 s, but the headers came first
+    const body = res.text();
+    hub.publish('message', { n: 1 });
+    expect(await body).toContain('"n":1');
+  });
+
   it('forgets a poll whose client went away', async () => {
     const { hub, base } = await startHub({ pollTimeout: 10_000 });
     const controller = new AbortController();
-    const pending = fetch(`${base}/poll?lastEventId=0`, { signal: controller.signal }).catch(() => 'aborted');
+    const pending = fetch(`${base}/poll?lastEventId=0`, { signal: controller.signal })
+      .then((r) => r.text())
+      .catch(() => 'aborted');
     await waitFor(() => hub.stats().connections.poll === 1);
     controller.abort();
     expect(await pending).toBe('aborted');
