@@ -3,13 +3,19 @@
  * connection of the client closed, and the process holds no more timers than before.
  */
 import http from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TransportName } from '../../src/index';
 import { createProgress, startHub, type HubServer } from '../support/helpers';
+import { CLIENT_SRC, HUB_SRC, trackTimerOrigins, type TimerOrigins } from '../support/timer-origins';
 import { watch } from '../support/watch';
 
 let hs: HubServer | undefined;
+let origins: TimerOrigins;
+beforeEach(() => {
+  origins = trackTimerOrigins();
+});
 afterEach(async () => {
+  origins.restore();
   await hs?.close();
   hs = undefined;
 });
@@ -33,18 +39,15 @@ function tcpCounter(server: http.Server) {
   };
 }
 
-const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
-
 /**
- * Waits until at most `limit` timers are pending. Both ends of a socket see its close at slightly
- * different moments (ws clears its close timer on its own 'close'), and no event says "both
- * done": so re-check on every turn of the event loop (setImmediate adds no Timeout), for at
- * most `ms`.
+ * The pending timers created by `path` once they have settled. Both ends of a socket see its
+ * close at slightly different moments, and no event says "both done": so re-check on every turn
+ * of the event loop (setImmediate is not a timer), for at most `ms`.
  */
-async function timersSettle(limit: number, ms = 2000): Promise<number> {
+async function settledTimers(path: RegExp, ms = 2000): Promise<string[]> {
   const deadline = Date.now() + ms;
-  while (timers() > limit && Date.now() < deadline) await new Promise((r) => setImmediate(r));
-  return timers();
+  while (origins.pending(path).length > 0 && Date.now() < deadline) await new Promise((r) => setImmediate(r));
+  return origins.pending(path);
 }
 
 /** Counts requests in flight on `server` (an SSE stream or a held poll is one until it closes). */
@@ -71,14 +74,13 @@ describe.each(['websocket', 'sse', 'poll'] as TransportName[])('%s: nothing stay
     hs = await startHub({ heartbeat: 200, pollTimeout: 300 });
     const tcp = tcpCounter(hs.server);
     const requests = requestCounter(hs.server);
-    const baseline = timers();
     const w = watch({ url: hs.url, transports: [transport], heartbeat: { interval: 100, timeout: 1000 } });
     await w.until(() => w.client.status.lastEventId !== undefined);
     for (let i = 1; i <= 3; i++) hs.hub.publish('tick', { n: i });
     await w.ticks(3);
     // Heartbeats, pings and (for poll) a few empty answers go by.
     await w.until(() => w.client.status.state === 'open' && tcp.open > 0);
-    expect(timers()).toBeGreaterThan(baseline);
+    expect(origins.pending(CLIENT_SRC).length).toBeGreaterThan(0); // liveness, stability, pings…
 
     w.client.close();
     // A WebSocket's TCP connection closes; an HTTP stream or held poll is aborted (its idle
@@ -88,21 +90,23 @@ describe.each(['websocket', 'sse', 'poll'] as TransportName[])('%s: nothing stay
     const stats = hs.hub.stats();
     expect(stats.connections).toEqual({ websocket: 0, sse: 0, poll: 0 });
     expect(stats.bufferedBytes).toBe(0);
-    // The hub's own heartbeat timer stops with its last connection; the client holds none.
-    expect(await timersSettle(baseline)).toBeLessThanOrEqual(baseline);
+    // The client holds none; the hub's own heartbeat timer stops with its last connection.
+    expect(await settledTimers(CLIENT_SRC)).toEqual([]);
+    expect(await settledTimers(HUB_SRC)).toEqual([]);
     expect(w.ns).toEqual([1, 2, 3]);
   });
 });
 
 describe('the hub after close()', () => {
-  it('holds no connection and no timer, and its server can close', async () => {
+  it('holds no timer once close() resolved (its clients then close cleanly too)', async () => {
     hs = await startHub({ heartbeat: 100 });
-    const baseline = timers();
     const clients = (['websocket', 'sse', 'poll'] as TransportName[]).map((t) => watch({ url: hs!.url, transports: [t] }));
     await Promise.all(clients.map((w) => w.until(() => w.client.status.state === 'open')));
+    expect(origins.pending(HUB_SRC).length).toBeGreaterThan(0);
     await hs.close();
     hs = undefined;
+    expect(await settledTimers(HUB_SRC)).toEqual([]);
     for (const w of clients) w.client.close();
-    expect(await timersSettle(baseline)).toBeLessThanOrEqual(baseline);
+    expect(await settledTimers(CLIENT_SRC)).toEqual([]);
   });
 });
