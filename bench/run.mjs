@@ -79,7 +79,9 @@ async function main() {
     }
 
     if (want('throughput')) {
-      const clients = surewireClients(Object.keys(THROUGHPUT_CLIENTS));
+      // fetch-poll-hub (diagnostic): the bare loop against the hub's /poll, to split the poll gap
+      // between client and server.
+      const clients = [...surewireClients(Object.keys(THROUGHPUT_CLIENTS)), ...(built ? ['fetch-poll-hub'] : [])];
       // Calibration (also the warm-up, discarded): one small run per client gives its cost per
       // event; the run size is then the largest that fits the budget, up to 100 000.
       const CAL = 10_000;

@@ -25,6 +25,7 @@ const LABEL = {
   'surewire-sse': 'surewire, sse',
   'fetch-poll': 'bare fetch long-poll loop',
   'surewire-poll': 'surewire, poll',
+  'fetch-poll-hub': 'bare fetch loop against the hub (diagnostic)',
 };
 
 export function report(R) {
@@ -121,7 +122,7 @@ export function report(R) {
   if (R.throughput) {
     const base = { websocket: 'native-ws', sse: 'native-es', poll: 'fetch-poll' };
     const rows = Object.entries(T).map(([c, v]) => {
-      const spec = { 'native-ws': 'websocket', socketio: 'websocket', partysocket: 'websocket', 'surewire-ws': 'websocket', 'native-es': 'sse', 'fetch-event-source': 'sse', eventsource: 'sse', 'surewire-sse': 'sse', 'fetch-poll': 'poll', 'surewire-poll': 'poll' }[c];
+      const spec = { 'native-ws': 'websocket', socketio: 'websocket', partysocket: 'websocket', 'surewire-ws': 'websocket', 'native-es': 'sse', 'fetch-event-source': 'sse', eventsource: 'sse', 'surewire-sse': 'sse', 'fetch-poll': 'poll', 'surewire-poll': 'poll', 'fetch-poll-hub': 'poll' }[c];
       return [LABEL[c] ?? c, spec, fmtInt(v.rate), ms(v.ms), `${v.runs}/${R.throughputRounds}`, x(ratio(v.rate, rate(base[spec]))), v.all.map((r) => fmtInt(r)).join(' '), v.errors.length ? v.errors.join('; ') : ''];
     });
     const t = table(['client', 'transport', 'median ev/s', 'median connect → last', 'runs ok', 'vs native of its transport', 'each run (ev/s)', 'errors'], rows);
@@ -136,6 +137,7 @@ export function report(R) {
         [checks.sse.target, checks.sse.figure, mark(checks.sse.ok)],
         [checks.poll.target, checks.poll.figure, mark(checks.poll.ok)],
         ['surewire-poll vs surewire-sse (reported)', x(ratio(rate('surewire-poll'), rate('surewire-sse'))), ''],
+        ['diagnostic: bare loop against the hub ÷ against the native poll server; surewire-poll ÷ bare loop against the hub', `${x(ratio(rate('fetch-poll-hub'), rate('fetch-poll')))}; ${x(ratio(rate('surewire-poll'), rate('fetch-poll-hub')))}`, ''],
         ['websocket: ' + checks.wsPeers.target, `${fmtInt(rate('surewire-ws'))} vs ${fmtInt(rate('socketio'))} / ${fmtInt(rate('partysocket'))}`, mark(checks.wsPeers.ok)],
         ['sse: ' + checks.ssePeers.target, `${fmtInt(rate('surewire-sse'))} vs ${fmtInt(rate('fetch-event-source'))} / ${fmtInt(rate('eventsource'))}`, mark(checks.ssePeers.ok)],
       ],
@@ -269,7 +271,7 @@ function limits(R, c) {
   const T = R.throughput ?? {};
   if (c.ws && !c.ws.ok) m.push(`WebSocket throughput ${c.ws.figure} native (target ≥ 3×): with ${fmt(R.eventsPerFrame, 1)} events per frame the per-frame cost is amortized, so what remains is per-event work in the page (JSON decoding of each event, dedupe of its id, emitter dispatch, a status update when the cursor moves) — see the notes in the report for the hot path.`);
   if (c.sse && !c.sse.ok) m.push(`SSE throughput ${c.sse.figure} native EventSource (target ≥ 0.95×): the browser's EventSource parses the stream in C++; surewire parses it in JavaScript (fetch + ReadableStream + eventsource-parser) and then JSON-decodes each event.`);
-  if (c.poll && !c.poll.ok) m.push(`Long-poll throughput ${c.poll.figure} the bare loop (target ≥ 0.8×): both get the same ≤ 512-event answers; the difference is per-response work in the client (stream reader, event-stream parser, a fresh request set-up per poll).`);
+  if (c.poll && !c.poll.ok) m.push(`Long-poll throughput ${c.poll.figure} the bare loop (target ≥ 0.8×). Both get ≤ 512-event answers. The same bare loop pointed at the hub's /poll runs at ${x(ratio(T['fetch-poll-hub']?.rate, T['fetch-poll']?.rate))} of its speed against the native poll server, so part of the gap is on the server side (not diagnosed further); surewire-poll runs at ${x(ratio(T['surewire-poll']?.rate, T['fetch-poll-hub']?.rate))} of the bare loop on the same hub, the client's share (per response: a fresh AbortController and timeout, a stream reader and event-stream parser instead of one \`text()\`, a status snapshot per batch).`);
   if (c.wsPeers && !c.wsPeers.ok) m.push('WebSocket: not ahead of every peer.');
   if (c.ssePeers && !c.ssePeers.ok) m.push('SSE: not ahead of every peer.');
   const RS = R.resume?.clients ?? {};

@@ -154,11 +154,11 @@
       open(h) {
         let stopped = false;
         let after;
-        h.open('poll');
         (async () => {
           while (!stopped) {
             const q = after === undefined ? '' : `?lastEventId=${after}`;
             const text = await (await fetch(`${origin}/h/${hubName}/poll${q}`, { cache: 'no-store' })).text();
+            if (after === undefined) h.open('poll'); // after the hello: the cursor covers what follows
             for (const block of text.split('\n\n')) {
               if (!block) continue;
               let id;

@@ -27,6 +27,7 @@ export async function runFallback(env, { rounds, log }) {
       for (const [label, c] of Object.entries(FALLBACK_CASES)) {
         const t = token('fbr');
         const result = srv.expect(t, 30_000).catch((e) => ({ error: String(e.message) }));
+        // (result already has a catch: an early failure cannot go unhandled)
         const tab = await browser.openTab(`${srv.origin}/pages/run.html?s=fallback&c=${c.client}&token=${t}&hub=${names[label]}&deadline=25000`);
         const res = await bounded(35_000, () => result, `fallback ${label}`).catch((e) => ({ error: String(e.message) }));
         await tab.close();

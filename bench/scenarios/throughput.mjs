@@ -39,6 +39,7 @@ export async function runThroughputOnce(env, client, { n, opts = {}, instrumente
   const producer = produce(feed, { total: n, ...flow });
   const off = srv.on(t, { go: () => producer.start(), progress: (k) => producer.ack(k) });
   const result = srv.expect(t, timeoutMs);
+  result.catch(() => {}); // awaited below; keeps an early failure from being unhandled
   const url = `${srv.origin}/pages/run.html?s=throughput&c=${client}&token=${t}&n=${n}&deadline=${timeoutMs - 5000}&o=${encodeURIComponent(JSON.stringify(opts))}`;
   const tab = instrumented ? await browser.openInstrumentedTab(url) : await browser.openTab(url);
   try {
