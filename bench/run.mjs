@@ -110,6 +110,17 @@ async function main() {
       log(`throughput: ${n.toLocaleString('en-US')} events × ${ROUNDS} interleaved rounds × ${clients.length} clients`);
       // A run that takes 4× its calibrated time (at least 20 s) has failed: do not let it eat the budget.
       R.throughput = await runThroughput(env, { clients, n, rounds: ROUNDS, log, timeoutMs: Math.max(20_000, 4 * perEvent * n) });
+      R.instrumentedPagesDuringRuns = browser.instrumentedPages();
+      // The pitfall, shown: the same run in a tab Playwright drives (Network domain enabled).
+      if (left() > RESERVE_MS.resume + RESERVE_MS.fallback + RESERVE_MS.herd + 20_000) {
+        R.instrumentation = {};
+        for (const c of ['native-ws', 'native-es']) {
+          const bare = await runThroughputOnce(env, c, { n: 10_000, timeoutMs: 30_000 });
+          const inst = await runThroughputOnce(env, c, { n: 10_000, timeoutMs: 30_000, instrumented: true });
+          R.instrumentation[c] = { bare: bare.rate, instrumented: inst.rate };
+          log(`  ${c}: uninstrumented ${Math.round(bare.rate)} ev/s, Playwright page ${Math.round(inst.rate)} ev/s`);
+        }
+      }
       if (built) {
         // Frames per run for surewire-ws: one extra, untimed run with a counting WebSocket.
         const f = await runThroughputOnce(env, 'surewire-ws', { n, opts: { countFrames: true } });

@@ -144,6 +144,10 @@ export function report(R) {
     );
     md.push(tgt, '');
     out.push(tgt, '');
+    if (R.instrumentation) {
+      const I = R.instrumentation;
+      md.push(`Why the tabs are not Playwright pages: 10 000 events, once in an uninstrumented tab and once in a page Playwright drives — native WebSocket ${fmtInt(I['native-ws'].bare)} vs ${fmtInt(I['native-ws'].instrumented)} ev/s (${x(ratio(I['native-ws'].bare, I['native-ws'].instrumented))} slower when instrumented), native EventSource ${fmtInt(I['native-es'].bare)} vs ${fmtInt(I['native-es'].instrumented)} ev/s (${x(ratio(I['native-es'].bare, I['native-es'].instrumented))}). Pages Playwright attached to during the measured runs: ${R.instrumentedPagesDuringRuns}.`, '');
+    }
     md.push(`surewire-ws received ${fmtInt(R.throughputEvents)} events in ${fmtInt(R.framesPerRun)} frames (${fmt(R.eventsPerFrame, 1)} events per frame), counted in one extra untimed run with a WebSocket subclass that counts \`message\` events.`, '');
   }
   if (R.serverRate) {
