@@ -88,10 +88,9 @@ describe.skipIf(skipBrowserTests)('lossless resume in Chromium', () => {
       const { page } = tabs[transport];
       const from = await transitionCount(page);
       await breakConnection(page, 'drop', transport);
-      // Chromium silently retries a GET whose reused keep-alive socket is reset before any
-      // response byte, so a dropped long-poll is usually mended below the client: nothing to
-      // reconnect, and nothing may be lost either way.
-      if (transport !== 'poll') await waitReconnect(page, from, transport);
+      // A held poll has its headers sent at once, so a cut poll is a failed response the client
+      // sees (had it been cut before any response byte, Chromium would silently retry the GET).
+      await waitReconnect(page, from, transport);
       await expectLossless(page);
     });
 
