@@ -293,7 +293,17 @@ export function createClient<In extends object = EventMap, Out extends object = 
           if (!live()) break; // a handler closed the client: deliver no more of this batch
         }
         // One snapshot per batch, not per event: the receive path stays allocation-light.
-        if (cursor.current !== status.lastEventId) setStatus({ lastEventId: cursor.current });
+        if (cursor.current !== status.lastEventId) {
+          // Progress resets the backoff, as 5 s of stability does: a connection that delivered a
+          // new id is working, so a cut of it reconnects within initialDelay (cut → next event
+          // well under a second), while a crash-looping server that delivers nothing new keeps
+          // the delays growing.
+          if (failures !== 0) {
+            failures = 0;
+            previousDelay = undefined;
+          }
+          setStatus({ lastEventId: cursor.current, attempt: failures });
+        }
       },
       hello(hello: Hello) {
         if (!live()) return;
