@@ -8,6 +8,7 @@
 //   BENCH_ROUNDS     interleaved throughput rounds (default 5)
 //   BENCH_ONLY       comma list of scenarios: size,server,throughput,resume,fallback,herd
 //   CHROME_PATH      Chromium binary (default /usr/lib/chromium/chromium or /usr/bin/chromium)
+//   BENCH_REPORT_ONLY=1  rewrite RESULTS.md from bench/.tmp/results.json (the last run) only
 import os from 'node:os';
 import { readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -174,7 +175,15 @@ async function main() {
   log(`done in ${R.durationS} s; wrote bench/RESULTS.md`);
 }
 
-main().then(
+/** `BENCH_REPORT_ONLY=1 node bench/run.mjs`: rewrite RESULTS.md from the last run's raw results. */
+async function reportOnly() {
+  const R = JSON.parse(await readFile(join(BENCH, '.tmp', 'results.json'), 'utf8'));
+  const { markdown, console: text } = report(R);
+  await writeFile(join(BENCH, 'RESULTS.md'), markdown);
+  console.log(text);
+}
+
+(process.env.BENCH_REPORT_ONLY ? reportOnly() : main()).then(
   () => process.exit(0),
   (e) => {
     console.error(e);

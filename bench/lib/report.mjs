@@ -296,7 +296,15 @@ function limits(R, c) {
     const v = RS[k];
     if (!v || v.error) continue;
     if (v.lost || v.dup) m.push(`Resume ${k}: ${v.lost} lost, ${v.dup} duplicated (first missing seqs: ${(v.missing ?? []).slice(0, 5).join(', ')}). The hub held the whole run, so this is not a history overflow.`);
-    if (v.cutToNext > 600) m.push(`Resume ${k}: median cut → next event ${s(v.cutToNext)} (target ≤ 0.6 s; worst ${s(v.maxCutToNext)}). With cuts every 2 s a connection never stays open the 5 s after which the attempt count resets (DESIGN §4), so each cut backs off from a higher attempt: full jitter over 1 s, 2 s, 4 s, 8 s … up to maxDelay 30 s.`);
+    if (v.cutToNext > 600) {
+      const escalated = v.maxCutToNext > 2000;
+      m.push(
+        `Resume ${k}: median cut → next event ${s(v.cutToNext)} (target ≤ 0.6 s; worst ${s(v.maxCutToNext)}; over ${v.effectiveCuts} cuts). ` +
+          (escalated
+            ? 'Some reconnects backed off from a higher attempt: the attempt count had not been reset between cuts, so delays grew (full jitter over 1 s, 2 s, 4 s … up to maxDelay 30 s).'
+            : "No reconnect escalated (worst under 2 s): each waited one full-jitter delay over initialDelay (0–1 s, median 0.5 s), then the new connection and its replay. A median of that few such draws moves by about ±0.15 s from run to run, so ≤ 0.6 s sits at the edge of what this policy gives; a narrower first-retry window would also narrow the herd's spread, which is what the 1 s window buys."),
+      );
+    }
   }
   if (c.refused && !c.refused.ok) m.push('Fallback after a refused upgrade is above 300 ms.');
   if (c.blackholed && !c.blackholed.ok) m.push('Fallback after a black-holed upgrade exceeded openTimeout + 300 ms.');
