@@ -19,7 +19,8 @@ export interface ResumeCursor {
  * A ring of ids plus a Set: O(1) per event, no iterator allocation on the hot path.
  */
 export function createResumeCursor(initial: string | undefined, size = 1000): ResumeCursor {
-  const ring: (string | undefined)[] = new Array(size);
+  // Grows as ids arrive: an idle client must not pay for 1000 slots up front.
+  const ring: string[] = [];
   const ids = new Set<string>();
   let next = 0;
   let current = initial;
@@ -31,10 +32,12 @@ export function createResumeCursor(initial: string | undefined, size = 1000): Re
     deliver(id) {
       current = id;
       if (ids.has(id)) return;
-      const evicted = ring[next];
-      if (evicted !== undefined) ids.delete(evicted);
-      ring[next] = id;
-      next = (next + 1) % size;
+      if (ring.length < size) ring.push(id);
+      else {
+        ids.delete(ring[next]!);
+        ring[next] = id;
+        next = (next + 1) % size;
+      }
       ids.add(id);
     },
     startAt(id) {
