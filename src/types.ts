@@ -18,7 +18,7 @@ export type EventMap = Record<string, unknown>;
  */
 export interface Status {
   readonly state: ConnectionState;
-  /** The transport in use or being tried; `null` while idle or closed. */
+  /** The transport in use or being tried; `null` while idle, closed, or waiting between attempts. */
   readonly transport: TransportName | null;
   /** The id of the last delivered event that carried one: the resume cursor. */
   readonly lastEventId?: string;
