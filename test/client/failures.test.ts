@@ -3,7 +3,7 @@
  * DESIGN §4 through the real client: every row of the failure table, driven through the public
  * API with mock-socket for WebSocket and a scripted fetch for SSE and poll, on fake time.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   advance,
   block,
@@ -16,30 +16,11 @@ import {
   status,
   trackedWebSocket,
   uniqueBase,
-  useFakeTime,
-  wsServer,
+  steady,
+  useRigs,
 } from './helpers';
 
-const steady = { jitter: 'none', initialDelay: 1000, maxDelay: 30_000 } as const;
-const cleanups: Array<() => void> = [];
-
-beforeEach(useFakeTime);
-afterEach(() => {
-  for (const fn of cleanups.splice(0)) fn();
-  vi.useRealTimers();
-});
-
-/** A rig whose client is closed after the test. */
-function setup(...args: Parameters<typeof rig>) {
-  const r = rig(...args);
-  cleanups.push(() => r.client.close());
-  return r;
-}
-function server(...args: Parameters<typeof wsServer>) {
-  const s = wsServer(...args);
-  cleanups.push(() => s.stop());
-  return s;
-}
+const { cleanups, setup, server } = useRigs();
 
 describe('network error, refused, reset', () => {
   it('before open: tries the next transport at once; after the last, backs off', async () => {

@@ -4,7 +4,7 @@
  * client shows through its public API. Nothing here reaches into the client's internals.
  */
 import { Server, WebSocket as MockWebSocket } from 'mock-socket';
-import { vi } from 'vitest';
+import { afterEach, beforeEach, vi } from 'vitest';
 import { createClient, type Client } from '../../src/client';
 import type { SurewireError } from '../../src/errors';
 import type { ClientOptions } from '../../src/options';
@@ -263,4 +263,35 @@ export interface MockServerSocket {
   close(options?: { code?: number; reason?: string }): void;
   on(type: 'message' | 'close', cb: (data: unknown) => void): void;
   readyState: number;
+}
+
+/** Backoff without jitter, so that delays can be asserted exactly. */
+export const steady = { jitter: 'none', initialDelay: 1000, maxDelay: 30_000 } as const;
+
+/**
+ * Registers fake time for each test and a cleanup list run after it; returns rigs and servers
+ * that are closed after the test, and `cleanups` for anything else a test must undo.
+ */
+export function useRigs() {
+  const cleanups: Array<() => void> = [];
+  beforeEach(useFakeTime);
+  afterEach(() => {
+    for (const fn of cleanups.splice(0)) fn();
+    vi.useRealTimers();
+  });
+  return {
+    cleanups,
+    /** A rig whose client is closed after the test. */
+    setup(...args: Parameters<typeof rig>) {
+      const r = rig(...args);
+      cleanups.push(() => r.client.close());
+      return r;
+    },
+    /** A mock-socket server stopped after the test. */
+    server(...args: Parameters<typeof wsServer>) {
+      const s = wsServer(...args);
+      cleanups.push(() => s.stop());
+      return s;
+    },
+  };
 }

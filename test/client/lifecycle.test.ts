@@ -4,7 +4,7 @@
  * sends, close/connect, offline/online, resume and dedupe, debug output without secrets, and
  * leaks (timers and global listeners) after close().
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createClient } from '../../src/client';
 import type { WebSocketConstructor } from '../../src/types';
 import {
@@ -19,29 +19,11 @@ import {
   status,
   trackedWebSocket,
   uniqueBase,
-  useFakeTime,
-  wsServer,
+  steady,
+  useRigs,
 } from './helpers';
 
-const steady = { jitter: 'none', initialDelay: 1000, maxDelay: 30_000 } as const;
-const cleanups: Array<() => void> = [];
-
-beforeEach(useFakeTime);
-afterEach(() => {
-  for (const fn of cleanups.splice(0)) fn();
-  vi.useRealTimers();
-});
-
-function setup(...args: Parameters<typeof rig>) {
-  const r = rig(...args);
-  cleanups.push(() => r.client.close());
-  return r;
-}
-function server(...args: Parameters<typeof wsServer>) {
-  const s = wsServer(...args);
-  cleanups.push(() => s.stop());
-  return s;
-}
+const { cleanups, setup, server } = useRigs();
 function setOnline(value: boolean): void {
   Object.defineProperty(window.navigator, 'onLine', { configurable: true, get: () => value });
   cleanups.push(() => {
