@@ -21,6 +21,8 @@ export interface ResolvedHubOptions {
   /** Normalized: no trailing slash, `''` for the root; `null` when not given. */
   readonly path: string | null;
   readonly dedupeWindow: number;
+  /** `0` when reaping is off. */
+  readonly clientTimeout: number;
 }
 
 /** The defaults, as documented on {@link HubOptions}. */
@@ -53,7 +55,7 @@ export function normalizePath(path: string): string {
   return p;
 }
 
-function count(name: keyof typeof HUB_DEFAULTS | 'pollTimeout', value: unknown, fallback: number, min: number): number {
+function count(name: keyof typeof HUB_DEFAULTS | 'pollTimeout' | 'clientTimeout', value: unknown, fallback: number, min: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
     throw new TypeError(`createHub: \`${name}\` must be a finite number ≥ ${min}, got ${String(value)}. Omit it for the default (${fallback}).`);
@@ -92,5 +94,6 @@ export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
     onError: options.onError ?? ((err: unknown) => console.error('surewire/server:', err)),
     path: options.path === undefined ? null : normalizePath(options.path),
     dedupeWindow: count('dedupeWindow', options.dedupeWindow, HUB_DEFAULTS.dedupeWindow, 1),
+    clientTimeout: heartbeat === 0 ? 0 : count('clientTimeout', options.clientTimeout, 2 * heartbeat + 5000, 0),
   };
 }

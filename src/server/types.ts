@@ -98,6 +98,14 @@ export interface HubOptions {
    * @defaultValue 10000
    */
   dedupeWindow?: number;
+  /**
+   * Milliseconds without any inbound frame or pong after which a WebSocket client is taken for
+   * gone (a laptop closed, a NAT that forgot the connection: no FIN ever arrives) and dropped.
+   * Every heartbeat also sends a protocol-level ping, which browsers and `ws` answer on their
+   * own. `0` turns reaping off; it is off as well when heartbeats are.
+   * @defaultValue `2 × heartbeat + 5000`, the rule clients use for the server
+   */
+  clientTimeout?: number;
 }
 
 /** Options of {@link Hub.attach}. */

@@ -27,13 +27,19 @@ export class WsSession extends Session {
   private readonly socket: WebSocket;
   private readonly inbox: Inbox;
   private readonly ctx: HubMessageContext;
+  /** When the client last showed life: a frame or a pong. */
+  private heardAt = Date.now();
 
   constructor(host: SessionHost, id: string, req: IncomingMessage, ws: WebSocket, start: ResumePoint, inbox: Inbox) {
     super(host, id, 'websocket', req, start.cursor);
     this.socket = ws;
     this.inbox = inbox;
     this.ctx = Object.freeze({ transport: 'websocket' as const, req, connection: this.connection });
-    ws.on('message', (data, isBinary) => this.onFrame(data, isBinary));
+    ws.on('message', (data, isBinary) => {
+      this.heardAt = Date.now();
+      this.onFrame(data, isBinary);
+    });
+    ws.on('pong', () => (this.heardAt = Date.now()));
     // 'close' always follows 'error' in ws; the error itself needs no answer.
     ws.on('error', () => {});
     ws.on('close', () => this.finish());
@@ -60,7 +66,17 @@ export class WsSession extends Session {
 
   heartbeat(): void {
     if (this.paused) return;
-    if (!this.cutIfBacklogged()) this.sendText(WS_PING);
+    const timeout = this.host.options.clientTimeout;
+    if (timeout > 0 && Date.now() - this.heardAt > timeout) {
+      // Gone without a FIN: nothing but this would ever free the socket and its session.
+      this.drop();
+      return;
+    }
+    if (this.cutIfBacklogged()) return;
+    // The JSON ping is what a browser's script can see (its liveness and rtt); the protocol ping
+    // is answered by every WebSocket implementation by itself, so any client proves it is there.
+    this.sendText(WS_PING);
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.ping();
   }
 
   protected write(batch: Batch, flushed?: () => void): void {
