@@ -1,3 +1,5 @@
+import { expect } from 'vitest';
+import { isSurewireError, type SurewireError } from '../../src/errors';
 import type { FetchLike, RequestInitLike, ResponseLike } from '../../src/types';
 import type { Failure, Hello, TransportContext, TransportListener, WireEvent } from '../../src/transports/transport';
 
@@ -175,4 +177,15 @@ export function hangingFetch(): FetchLike & { calls: FetchCall[]; aborted: () =>
   fn.calls = calls;
   fn.aborted = () => aborted;
   return fn;
+}
+
+/** Awaits a promise that must reject with a SurewireError, and returns that error. */
+export async function rejection(p: Promise<unknown>): Promise<SurewireError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(isSurewireError(e)).toBe(true);
+    return e as SurewireError;
+  }
+  throw new Error('expected a rejection');
 }

@@ -1,24 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { isSurewireError, type SurewireError } from '../../src/errors';
 import { createPollTransport } from '../../src/transports/poll';
 import { createSseTransport } from '../../src/transports/sse';
 import type { TransportFactory } from '../../src/transports/transport';
-import { context, fakeFetch, hangingFetch, recorder } from './helpers';
+import { context, fakeFetch, hangingFetch, recorder, rejection } from './helpers';
 
 const batch = [
   { event: 'typing', data: { user: 'ann' }, mid: 'm1' },
   { event: 'message', data: 'hi', mid: 'm2' },
 ];
 
-async function rejection(p: Promise<unknown>): Promise<SurewireError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(isSurewireError(e)).toBe(true);
-    return e as SurewireError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe.each([
   ['sse', createSseTransport],

@@ -1,10 +1,9 @@
 import { Server, WebSocket as MockWebSocket } from 'mock-socket';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { isSurewireError, type SurewireError } from '../../src/errors';
 import type { WebSocketConstructor, WebSocketLike } from '../../src/types';
 import type { TransportListener, WireEvent } from '../../src/transports/transport';
 import { createWebSocketTransport } from '../../src/transports/websocket';
-import { context, recorder } from './helpers';
+import { context, recorder, rejection } from './helpers';
 
 const MockWS = MockWebSocket as unknown as WebSocketConstructor;
 const json = (data: unknown, event = 'message', id?: string): WireEvent => ({ id, event, format: 'json', data });
@@ -38,15 +37,6 @@ async function connect(hooks: Partial<TransportListener> = {}, extra: Parameters
   return { rec, t, socket, server, received, url };
 }
 
-async function rejection(p: Promise<unknown>): Promise<SurewireError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(isSurewireError(e)).toBe(true);
-    return e as SurewireError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('websocket transport: inbound frames', () => {
   it('turns event objects into json wire events, with activity first', async () => {
