@@ -4,29 +4,23 @@
  * (DESIGN §4), and the outbound `POST {send}` (DESIGN §3).
  */
 import { SurewireError } from '../errors';
-import type { FetchLike, OutboundMessage, RequestInitLike, ResponseLike } from '../types';
-import { guardListener, noop, redact } from './common';
+import type { RequestInitLike, ResponseLike } from '../types';
+import { guardListener, noop, platform, redact, serialise } from './common';
 import { createEventStreamDecoder } from './event-stream';
 import type { Failure, Transport, TransportContext, TransportListener } from './transport';
 import { buildUrl } from './url';
 
-/** The largest delay `setTimeout` honours; beyond it browsers and Node fire at once. */
-const MAX_TIMEOUT = 2_147_483_647;
-
 /**
- * The `fetch` to use: the injected one, else the global one (bound: browsers throw "Illegal
- * invocation" when `fetch` is called on another receiver).
- * @throws Error saying how to inject one when there is none.
+ * Calls `fn` once `ctx.pollRequestTimeout` has passed; no timer when it is not a positive finite
+ * number. Fake timers drive `setTimeout`, not `AbortSignal.timeout`: so do it by hand.
  */
-function resolveFetch(ctx: TransportContext): FetchLike {
-  const injected = ctx.fetch;
-  // Called detached, so an unbound `window.fetch` passed in the options works too.
-  if (typeof injected === 'function') return (url, init) => injected(url, init);
-  if (typeof fetch === 'function') return (fetch as unknown as FetchLike).bind(globalThis);
-  throw new Error('No fetch implementation is available: pass `fetch` in the client options.');
+function timeout(ctx: TransportContext, fn: () => void): ReturnType<typeof setTimeout> | undefined {
+  const ms = ctx.pollRequestTimeout;
+  // 2^31 - 1 is the largest delay `setTimeout` honours; beyond it browsers and Node fire at once.
+  return ms > 0 && ms < Infinity ? setTimeout(fn, Math.min(ms, 2_147_483_647)) : undefined;
 }
 
-/** The request options every surewire HTTP request shares; our headers win over the user's. */
+/** The request options every surewire HTTP request shares; our headers (`own`) win over the user's. */
 function request(ctx: TransportContext, own: Record<string, string>, signal: AbortSignal, body?: string): RequestInitLike {
   if (ctx.token) own.Authorization = `Bearer ${ctx.token}`;
   const taken = Object.keys(own).map((name) => name.toLowerCase());
@@ -34,7 +28,8 @@ function request(ctx: TransportContext, own: Record<string, string>, signal: Abo
   // A user header that differs only in case from ours is dropped, so it cannot merge into ours.
   for (const name in ctx.headers) if (!taken.includes(name.toLowerCase())) headers[name] = ctx.headers[name]!;
   return {
-    method: body === undefined ? 'GET' : 'POST',
+    // A body is a JSON array: never empty.
+    method: body ? 'POST' : 'GET',
     headers: Object.assign(headers, own),
     body,
     signal,
@@ -45,31 +40,25 @@ function request(ctx: TransportContext, own: Record<string, string>, signal: Abo
 }
 
 /** Releases a body we will not read, so that the connection can be reused or closed. */
-function discardBody(response: ResponseLike): void {
-  try {
-    response.body?.cancel().catch(noop);
-  } catch {
-    // A locked body or one that cannot be cancelled is left to the garbage collector.
-  }
+function discard(response: ResponseLike): void {
+  // [streams] cancel() rejects (never throws) on a locked body.
+  response.body?.cancel().catch(noop);
 }
 
 /**
  * Judges a response to an event-stream `GET` (DESIGN §4): `undefined` when it is a usable stream,
- * else the failure to report (its body already discarded).
+ * else the failure to report.
  */
-function check(response: ResponseLike): Failure | undefined {
-  const { status } = response;
-  const contentType = response.headers.get('content-type');
-  const failure: Failure | undefined =
-    status === 204
-      ? { kind: 'no-content' }
-      : status < 200 || status > 299
-        ? { kind: 'http', status, retryAfter: response.headers.get('retry-after') }
-        : (contentType ?? '').split(';')[0]!.trim().toLowerCase() !== 'text/event-stream'
-          ? { kind: 'content-type', contentType }
-          : undefined;
-  if (failure) discardBody(response);
-  return failure;
+function check({ status, headers }: ResponseLike): Failure | undefined {
+  const contentType = headers.get('content-type');
+  return status == 204
+    ? { kind: 'no-content' }
+    : status < 200 || status > 299
+      ? { kind: 'http', status, retryAfter: headers.get('retry-after') }
+      : // The media type, in any case, with or without parameters.
+        /^\s*text\/event-stream\s*(;|$)/i.test(contentType ?? '')
+        ? undefined
+        : { kind: 'content-type', contentType };
 }
 
 /**
@@ -81,12 +70,22 @@ function check(response: ResponseLike): Failure | undefined {
  * - Poll: every good response reports `activity()` (empty ones too), then the next poll starts at
  *   once; a request (headers and body) longer than `ctx.pollRequestTimeout` is aborted and
  *   reported as a network failure. Any failure ends the loop: retrying is the client's decision.
- * Sends are `POST ctx.sendUrl` either way.
+ *
+ * Sends are `POST ctx.sendUrl` either way, and need no open stream. A send resolves on any 2xx
+ * (204 too) and rejects with `SEND_FAILED` (network error, 408, 429, 5xx, no answer within
+ * `ctx.pollRequestTimeout`, or the transport was closed while it was in flight: the client may
+ * send the batch again with the same `mid`s) or `SEND_REJECTED` (any other answer, or
+ * `endpoints.send: false`). A batch that cannot be sent at all (unserialisable data, a bad URL,
+ * no fetch) rejects with `BAD_OPTIONS`: sending it again cannot help.
  */
 export function createEventStreamTransport(name: 'sse' | 'poll', ctx: TransportContext, listener: TransportListener): Transport {
   const out = guardListener(listener);
-  const sender = createHttpSender(ctx);
-  const poll = name === 'poll';
+  const { token, sendUrl } = ctx;
+  const poll = name == 'poll';
+  /** The sends in flight, aborted by close(). */
+  const sends = new Set<AbortController>();
+  let closed = false;
+  // The stream's current request.
   let controller: AbortController | undefined;
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -96,135 +95,90 @@ export function createEventStreamTransport(name: 'sse' | 'poll', ctx: TransportC
     controller?.abort();
     // A fetch that ignores the signal still has its stream cancelled.
     reader?.cancel().catch(noop);
-    reader = undefined;
   };
 
   const run = async (): Promise<void> => {
-    // Report nothing before the factory has returned.
-    await undefined;
     let opened = false;
     try {
+      // Report nothing before the factory has returned.
+      await undefined;
       do {
         if (out.done) return;
-        const fetchFn = resolveFetch(ctx);
         const cursor = ctx.lastEventId();
         const own: Record<string, string> = { Accept: 'text/event-stream' };
         if (cursor !== undefined) own['Last-Event-ID'] = cursor;
         controller = new AbortController();
-        const ms = ctx.pollRequestTimeout;
-        // Fake timers drive setTimeout, not AbortSignal.timeout: so do it by hand.
-        if (poll && ms > 0 && ms !== Infinity) {
-          timer = setTimeout(() => {
-            out.end({ kind: 'network', cause: new Error(`poll request timed out after ${ms} ms`) });
+        if (poll) {
+          timer = timeout(ctx, () => {
+            out.end({ kind: 'network', cause: new Error('poll timed out') });
             stop();
-          }, Math.min(ms, MAX_TIMEOUT));
+          });
         }
-        const response = await fetchFn(buildUrl(ctx.url, [['lastEventId', cursor]]), request(ctx, own, controller.signal));
-        const failure = out.done ? undefined : check(response);
-        if (out.done || failure) {
+        const response = await platform(ctx, 'fetch')(buildUrl(ctx.url, { lastEventId: cursor }), request(ctx, own, controller.signal));
+        const failure = check(response);
+        if (failure || out.done) {
+          discard(response);
           if (failure) out.end(failure);
-          else discardBody(response);
           return;
         }
         if (!opened) out.open();
         opened = true;
         if (poll) out.activity();
-        const decoder = createEventStreamDecoder(out);
+        const write = createEventStreamDecoder(out);
         reader = response.body?.getReader();
         for (;;) {
-          const chunk = reader && (await reader.read());
+          const chunk = await reader?.read();
           if (out.done) return;
           if (!chunk || chunk.done) break;
-          decoder.write(chunk.value);
+          write(chunk.value);
         }
-        reader = undefined;
-        decoder.finish();
         clearTimeout(timer);
-      } while (poll && !out.done);
+      } while (poll);
       out.end({ kind: 'ended' });
     } catch (cause) {
       // After close(), the abort surfaces here as an AbortError: the guard drops it.
-      out.end({ kind: 'network', cause: redact(cause, ctx.token) });
+      out.end({ kind: 'network', cause: redact(cause, token) });
     } finally {
-      if (out.done) stop();
+      // Every way out has ended the stream (or found it closed).
+      stop();
     }
   };
   void run();
 
   return {
     name,
-    send: sender.send,
-    close() {
-      out.stop();
-      stop();
-      sender.close();
+    async send(batch) {
+      if (sendUrl === false) throw new SurewireError('SEND_REJECTED', 'Sending disabled by `endpoints.send: false`');
+      if (closed) throw new SurewireError('SEND_FAILED', 'Transport closed');
+      if (!batch.length) return;
+      const [url, body, fetch] = serialise(batch, (messages) => [buildUrl(sendUrl), JSON.stringify(messages), platform(ctx, 'fetch')] as const);
+      const controller = new AbortController();
+      sends.add(controller);
+      // A keep-alive connection that died silently (a NAT forgot it) swallows a POST for ever while
+      // the stream, on its own connection, goes on: abort it so the batch goes again, same mids.
+      let timedOut = false;
+      const timer = timeout(ctx, () => {
+        timedOut = true;
+        controller.abort();
+      });
+      let response: ResponseLike;
+      try {
+        response = await fetch(url, request(ctx, { 'Content-Type': 'application/json' }, controller.signal, body));
+      } catch (cause) {
+        throw new SurewireError('SEND_FAILED', timedOut ? 'Send timed out' : 'Send failed', { cause: redact(cause, token) });
+      } finally {
+        clearTimeout(timer);
+        sends.delete(controller);
+      }
+      discard(response);
+      const { status } = response;
+      if (status < 200 || status > 299) throw new SurewireError(status == 408 || status == 429 || status > 499 ? 'SEND_FAILED' : 'SEND_REJECTED', `HTTP ${status}`, { status });
     },
-  };
-}
-
-/** Outbound `POST {send}` for the HTTP transports; `close()` aborts the requests in flight. */
-interface HttpSender {
-  send(batch: OutboundMessage[]): Promise<void>;
-  close(): void;
-}
-
-/**
- * A send resolves on any 2xx (204 too) and rejects with `SEND_FAILED` (network error, 408, 429,
- * 5xx, or the transport was closed while it was in flight: the client may send the batch again
- * with the same `mid`s) or `SEND_REJECTED` (any other answer, or `endpoints.send: false`). A batch
- * that cannot be sent at all (unserialisable data, a bad URL, no fetch) rejects with
- * `BAD_OPTIONS`: sending it again cannot help.
- */
-function createHttpSender(ctx: TransportContext): HttpSender {
-  const inFlight = new Set<AbortController>();
-  let closed = false;
-
-  const send = async (batch: OutboundMessage[]): Promise<void> => {
-    if (ctx.sendUrl === false) {
-      throw new SurewireError('SEND_REJECTED', 'Sending is disabled by `endpoints.send: false`; give it a URL to send over SSE and long-polling.');
-    }
-    if (closed) throw new SurewireError('SEND_FAILED', 'The transport was closed before the batch was sent.');
-    if (batch.length === 0) return;
-    let url: string;
-    let body: string;
-    let fetchFn: FetchLike;
-    try {
-      url = buildUrl(ctx.sendUrl, []);
-      body = JSON.stringify(batch.map(({ event, data, mid }) => ({ event, data, mid })));
-      fetchFn = resolveFetch(ctx);
-    } catch (cause) {
-      throw new SurewireError('BAD_OPTIONS', `The batch cannot be sent: ${(cause as Error).message}`, { cause });
-    }
-    const controller = new AbortController();
-    inFlight.add(controller);
-    // A keep-alive connection that died silently (a NAT forgot it) swallows a POST for ever while
-    // the stream, on its own connection, goes on: abort it so the batch goes again, same mids.
-    const ms = ctx.pollRequestTimeout;
-    let timedOut = false;
-    const timer = ms > 0 && ms !== Infinity ? setTimeout(() => ((timedOut = true), controller.abort()), Math.min(ms, MAX_TIMEOUT)) : undefined;
-    let response: ResponseLike;
-    try {
-      response = await fetchFn(url, request(ctx, { 'Content-Type': 'application/json' }, controller.signal, body));
-    } catch (cause) {
-      const why = timedOut ? `no answer within ${ms} ms` : closed ? 'the transport was closed' : 'network error';
-      throw new SurewireError('SEND_FAILED', `The batch was not sent: ${why}.`, { cause: redact(cause, ctx.token) });
-    } finally {
-      clearTimeout(timer);
-      inFlight.delete(controller);
-    }
-    discardBody(response);
-    const { status } = response;
-    if (status >= 200 && status <= 299) return;
-    const retryable = status === 408 || status === 429 || status >= 500;
-    throw new SurewireError(retryable ? 'SEND_FAILED' : 'SEND_REJECTED', `The server answered the send with HTTP ${status}.`, { status });
-  };
-
-  return {
-    send,
     close() {
       closed = true;
-      for (const controller of inFlight) controller.abort();
-      inFlight.clear();
+      out.stop();
+      stop();
+      for (const send of sends) send.abort();
     },
   };
 }

@@ -106,7 +106,7 @@ describe('poll transport', () => {
     await vi.advanceTimersByTimeAsync(1);
     const failure = await rec.ended;
     expect(failure.kind).toBe('network');
-    expect((failure as { cause: Error }).cause.message).toBe('poll request timed out after 40000 ms');
+    expect((failure as { cause: Error }).cause.message).toBe('poll timed out');
     expect(fetch.aborted()).toBe(true);
     expect(vi.getTimerCount()).toBe(0);
   });
