@@ -12,7 +12,7 @@ import { resolveOptions, type ClientOptions, type Provider } from './options';
 import { createResumeCursor } from './resume';
 import { createSendQueue } from './send-queue';
 import { transportFactories } from './transports/index';
-import type { Failure, Hello, Transport, TransportListener, WireEvent } from './transports/transport';
+import type { Failure, TransportListener, WireEvent } from './transports/transport';
 import type { EventMap, InboundMessage, MessageMeta, Status, TransportName } from './types';
 
 /** The client `createClient` returns. `In` types inbound events, `Out` outbound ones. */
@@ -52,9 +52,16 @@ type Timer = ReturnType<typeof setTimeout>;
 const STABLE_AFTER = 5000;
 // The largest delay setTimeout honours; beyond it browsers and Node fire at once (a 40-day
 // Retry-After, or maxDelay: Infinity after ~21 attempts, would turn into a reconnect storm).
-const MAX_TIMEOUT = 2_147_483_647;
+const clamp = (ms: number): number => Math.min(ms, 2_147_483_647);
 
-const provide = <T>(value: Provider<T>): T | Promise<T> => (typeof value === 'function' ? (value as () => T | Promise<T>)() : value);
+const provide = <T>(value: Provider<T> | undefined): T | Promise<T> | undefined => (typeof value === 'function' ? (value as () => T | Promise<T>)() : value);
+
+/** A listener set whose `add` returns the remover; each registration counts, even of one function. */
+const subscribe = <T>(set: Set<(value: T) => void>, handler: (value: T) => void): (() => void) => {
+  const entry = (value: T): void => handler(value);
+  set.add(entry);
+  return () => void set.delete(entry);
+};
 
 /**
  * Creates a client. Connects at once unless `autoConnect` is `false`.
@@ -62,32 +69,30 @@ const provide = <T>(value: Provider<T>): T | Promise<T> => (typeof value === 'fu
  */
 export function createClient<In extends object = EventMap, Out extends object = In>(options: ClientOptions): Client<In, Out> {
   const opts = resolveOptions(options);
-  const log = opts.debug;
+  const { debug: log, heartbeat: hb, reconnect: rc, transports } = opts;
   const statusListeners = new Set<(status: Status) => void>();
   const errorListeners = new Set<(error: SurewireError) => void>();
   const cursor = createResumeCursor(opts.lastEventId);
   let status: Status = Object.freeze({ state: 'idle', transport: null, attempt: 0, lastEventId: opts.lastEventId });
 
   const report = (error: SurewireError): void => {
-    log?.(`error ${error.code}: ${error.message}`, { fatal: error.fatal, status: error.status, closeCode: error.closeCode });
+    log?.(`error ${error.code}: ${error.message}`);
     for (const listener of errorListeners) {
       try {
         listener(error);
       } catch (cause) {
         // An onError handler has nowhere left to report to; don't let it break the client.
-        console.error('[surewire] an onError handler threw', cause);
+        console.error('[surewire] onError handler threw', cause);
       }
     }
   };
-  const handlerError = (cause: unknown, event: string): void =>
-    report(new SurewireError('HANDLER_ERROR', `A handler for "${event}" threw; other handlers still ran.`, { cause }));
+  const handlerError = (cause: unknown, event: string): void => report(new SurewireError('HANDLER_ERROR', `A "${event}" handler threw`, { cause }));
 
   const setStatus = (patch: Partial<Status>): void => {
     let changed = false;
     for (const key in patch) if (patch[key as keyof Status] !== status[key as keyof Status]) changed = true;
     if (!changed) return;
-    status = Object.freeze({ ...status, ...patch });
-    const snapshot = status;
+    const snapshot = (status = Object.freeze({ ...status, ...patch }));
     for (const listener of statusListeners) {
       try {
         listener(snapshot);
@@ -101,22 +106,22 @@ export function createClient<In extends object = EventMap, Out extends object = 
   const backoff = (attempt: number, previous?: number): number => {
     // `retry: 0` ("reconnect at once") must not switch backoff off: 0 · factor^n never grows, and
     // a failing server would be hammered in a loop. A zero base keeps the configured one.
-    const initialDelay = retryBase ? retryBase : opts.reconnect.initialDelay;
-    return computeDelay(attempt, { ...opts.reconnect, initialDelay, maxDelay: Math.max(opts.reconnect.maxDelay, initialDelay) }, Math.random, previous);
+    const initialDelay = retryBase || rc.initialDelay;
+    return computeDelay(attempt, { ...rc, initialDelay, maxDelay: Math.max(rc.maxDelay, initialDelay) }, Math.random, previous);
   };
-  const queue = createSendQueue({ maxQueue: opts.maxQueue, retryDelay: (n) => backoff(n), log });
+  const queue = createSendQueue({ maxQueue: opts.maxQueue, retryDelay: backoff, log });
 
-  const decode: (e: WireEvent) => unknown =
-    opts.decode === 'json'
-      ? (e) => (e.format === 'text' ? JSON.parse(e.data) : e.data)
-      : opts.decode === 'text'
-        ? (e) => (e.format === 'text' || typeof e.data === 'string' ? e.data : (JSON.stringify(e.data) ?? ''))
-        : ((fn) => (e: WireEvent) => fn(e.format === 'text' ? e.data : (JSON.stringify(e.data) ?? ''), e.event))(opts.decode);
+  // SSE and poll carry text, WebSocket frames carry parsed JSON: each `decode` takes its form.
+  const decoder = opts.decode;
+  const decode = (e: WireEvent): unknown => {
+    if (e.format === 'json' && (decoder === 'json' || (decoder === 'text' && typeof e.data === 'string'))) return e.data;
+    const raw = e.format === 'text' ? e.data : (JSON.stringify(e.data) ?? '');
+    return decoder === 'json' ? JSON.parse(raw) : decoder === 'text' ? raw : decoder(raw, e.event);
+  };
 
-  // --- connection state; only `attempt`, `fail`, `shutdown` and `connect` change it ---
-  let attemptId = 0; // bumped by every attempt and by shutdown: callbacks of older attempts are dropped
-  let transport: Transport | undefined;
-  let releaseAttempt: (() => void)[] = [];
+  // --- connection state; only `attempt`, `fail`, `handle`, `shutdown` and `connect` change it ---
+  let attemptId = 0; // bumped by every attempt and by every end: callbacks of older attempts are dropped
+  let release: (() => void)[] = []; // undoes the current attempt: its timers, monitor and transport
   let order: TransportName[] = [];
   let roundIndex = 0;
   let roundAllNotOffered = true;
@@ -132,27 +137,34 @@ export function createClient<In extends object = EventMap, Out extends object = 
   let retryNotBefore = 0; // Date.now() before which a server's Retry-After forbids a reconnect
   let waitingForOnline = false;
   let liveness: LivenessMonitor | undefined;
-  let heartbeatTimeout = opts.heartbeat ? opts.heartbeat.timeout : 0;
+  let heartbeatTimeout = hb ? hb.timeout : 0;
   let releaseGlobals: (() => void) | undefined;
+  // The current attempt: opened, and whether a byte arrived since (an open without one does not count).
+  let opened = false;
+  let gotByte = false;
 
   const offline = (): boolean => typeof navigator !== 'undefined' && navigator.onLine === false;
+  const connectingState = (): Status['state'] => (everOpened ? 'reconnecting' : 'connecting');
+  const resetBackoff = (): void => {
+    failures = 0;
+    previousDelay = undefined;
+  };
 
-  const teardownAttempt = (): void => {
-    const release = releaseAttempt;
-    releaseAttempt = [];
-    transport = undefined;
+  const teardown = (): void => {
+    const undo = release;
+    release = [];
     liveness = undefined;
-    for (const dispose of release) dispose();
+    for (const dispose of undo) dispose();
   };
   const clearRetry = (): void => {
-    if (retryTimer !== undefined) clearTimeout(retryTimer);
+    clearTimeout(retryTimer);
     retryTimer = undefined;
   };
 
+  // `first` leads, then the others in preference order, demoted ones last (a stable sort).
   const startRound = (first: TransportName | undefined): void => {
-    const all = [...opts.transports.filter((name) => !demoted.has(name)), ...opts.transports.filter((name) => demoted.has(name))];
-    const start = first && all.includes(first) ? first : all[0]!;
-    order = [start, ...all.filter((name) => name !== start)];
+    const rank = (name: TransportName): number => (name === first ? -1 : +demoted.has(name));
+    order = transports.slice().sort((a, b) => rank(a) - rank(b));
     roundIndex = 0;
     roundAllNotOffered = true;
     attempt();
@@ -161,96 +173,75 @@ export function createClient<In extends object = EventMap, Out extends object = 
   // No attempt is spent while offline; the `online` listener starts a round at once.
   const waitForOnline = (): void => {
     waitingForOnline = true;
-    log?.('offline: waiting for the online event');
-    setStatus({ state: everOpened ? 'reconnecting' : 'connecting', transport: null });
+    log?.('offline: waiting for online');
+    setStatus({ state: connectingState(), transport: null });
   };
 
   const attempt = (): void => {
     clearRetry();
     if (offline()) return waitForOnline();
     waitingForOnline = false;
+    opened = gotByte = false;
     const id = ++attemptId;
     const name = order[roundIndex]!;
-    setStatus({ state: everOpened ? 'reconnecting' : 'connecting', transport: name });
-    // A status or error handler may have called close() (or connect()): this attempt is over.
+    setStatus({ state: connectingState(), transport: name });
+    // A status handler may have called close() (or connect()): this attempt is over.
     if (id !== attemptId) return;
-    log?.(`attempt ${id}: trying ${name}`, { attempt: failures, endpoint: opts.endpoints[name] });
-    let token: string | null | undefined | Promise<string | null | undefined>;
-    let headers: Record<string, string> | Promise<Record<string, string>> | undefined;
+    log?.(`attempt ${id}: trying ${name}`);
+    // Waiting for a token function counts against openTimeout like the rest of the attempt: one
+    // that never settles must not hold the client in 'connecting' for ever.
+    const openTimer = setTimeout(() => fail(id, { kind: 'timeout' }), opts.openTimeout);
+    release.push(() => clearTimeout(openTimer));
+    const tokenFailed = (cause: unknown): void => {
+      if (id !== attemptId) return;
+      teardown();
+      handle(name, false, { verdict: 'retry', error: new SurewireError('TOKEN_FAILED', 'token or headers function failed', { cause }) });
+    };
+    let token, headers;
     try {
-      token = opts.token === undefined ? undefined : provide(opts.token);
-      headers = opts.headers === undefined ? undefined : provide(opts.headers);
+      token = provide(opts.token);
+      headers = provide(opts.headers);
     } catch (cause) {
-      tokenFailed(id, cause);
-      return;
+      return tokenFailed(cause);
     }
-    if (id !== attemptId) return; // the token function closed the client
-    if (token instanceof Promise || headers instanceof Promise) {
-      // A token function that never settles must not hold the client in 'connecting' for ever:
-      // waiting for it counts against openTimeout like the rest of the attempt.
-      const guard = setTimeout(() => fail(id, { kind: 'timeout' }, false, false), opts.openTimeout);
-      releaseAttempt.push(() => clearTimeout(guard));
-      Promise.all([token, headers]).then(
-        ([t, h]) => {
-          clearTimeout(guard);
-          if (id === attemptId) open(id, name, t, h);
-        },
-        (cause: unknown) => {
-          clearTimeout(guard);
-          tokenFailed(id, cause);
-        },
-      );
-    } else open(id, name, token, headers);
+    const go = ([t, h]: [string | null | undefined, Record<string, string> | undefined]): void => {
+      if (id === attemptId) open(id, name, openTimer, t ?? undefined, h ?? {});
+    };
+    if (token instanceof Promise || headers instanceof Promise) Promise.all([token, headers]).then(go, tokenFailed);
+    else go([token, headers]);
   };
 
-  const tokenFailed = (id: number, cause: unknown): void => {
-    if (id !== attemptId) return;
-    const error = new SurewireError('TOKEN_FAILED', 'The token or headers function failed; will retry.', { cause });
-    handle(order[roundIndex]!, false, { verdict: 'retry', error });
-  };
-
-  const open = (id: number, name: TransportName, token: string | null | undefined, headers: Record<string, string> | undefined): void => {
-    let opened = false;
-    let gotByte = false;
+  const open = (id: number, name: TransportName, openTimer: Timer, token: string | undefined, headers: Record<string, string>): void => {
     let helloSeen = false;
     let pingSentAt = 0;
-    // Assigned right after the factory returns; transports report asynchronously (see the seam).
-    let current: Transport;
     const live = (): boolean => id === attemptId;
-    const timers: Timer[] = [];
-    releaseAttempt.push(() => timers.forEach(clearTimeout));
-    timers.push(setTimeout(() => fail(id, { kind: 'timeout' }, opened, gotByte), opts.openTimeout));
 
     const listener: TransportListener = {
       open() {
         if (!live() || opened) return;
-        opened = true;
-        clearTimeout(timers[0]);
-        everOpened = true;
+        opened = everOpened = true;
+        clearTimeout(openTimer);
         preferred = name;
         log?.(`attempt ${id}: ${name} open`);
         setStatus({ state: 'open', transport: name, error: undefined, resumed: undefined });
         if (!live()) return; // a status handler closed the client: start no timer for it
-        if (opts.heartbeat) {
-          const monitor = (liveness = createLivenessMonitor(heartbeatTimeout, () => fail(id, { kind: 'dead' }, opened, gotByte)));
-          releaseAttempt.push(monitor.stop);
-          const ping = current.ping?.bind(current);
-          if (ping) {
+        if (hb) {
+          const monitor = (liveness = createLivenessMonitor(heartbeatTimeout, () => fail(id, { kind: 'dead' })));
+          release.push(monitor.stop);
+          if (transport.ping) {
             const interval = setInterval(() => {
               pingSentAt = Date.now();
-              ping();
-            }, opts.heartbeat.interval);
-            releaseAttempt.push(() => clearInterval(interval));
+              transport.ping!();
+            }, hb.interval);
+            release.push(() => clearInterval(interval));
           }
         }
-        timers.push(
-          setTimeout(() => {
-            failures = 0;
-            previousDelay = undefined;
-            setStatus({ attempt: 0 });
-          }, STABLE_AFTER),
-        );
-        queue.attach(current);
+        const stable = setTimeout(() => {
+          resetBackoff();
+          setStatus({ attempt: 0 });
+        }, STABLE_AFTER);
+        release.push(() => clearTimeout(stable));
+        queue.attach(transport);
       },
       activity() {
         if (!live()) return;
@@ -271,78 +262,71 @@ export function createClient<In extends object = EventMap, Out extends object = 
           helloSeen = true;
           queue.noHello();
         }
-        for (let i = 0; i < batch.length; i++) {
-          const e = batch[i]!;
+        for (const e of batch) {
           const eid = e.id;
           if (eid !== undefined && cursor.seen(eid)) {
             log?.(`duplicate id ${eid} dropped`);
             continue;
           }
           let data: unknown;
+          let bad: SurewireError | undefined;
           try {
             data = decode(e);
           } catch (cause) {
-            if (eid !== undefined) cursor.deliver(eid); // received whole: a reconnect would not mend it
-            const raw = e.format === 'text' ? e.data : String(JSON.stringify(e.data));
-            report(new SurewireError('BAD_MESSAGE', `Event "${e.event}" could not be decoded; it was skipped.`, { cause, raw }));
-            if (!live()) break; // an onError handler closed the client
-            continue;
+            bad = new SurewireError('BAD_MESSAGE', `"${e.event}" could not be decoded; skipped`, { cause, raw: e.format === 'text' ? e.data : String(JSON.stringify(e.data)) });
           }
+          // An undecodable event was received whole: a reconnect would not mend it, so it counts.
           if (eid !== undefined) cursor.deliver(eid);
-          emitter.emit({ id: eid, event: e.event, data, transport: name });
+          if (bad) report(bad);
+          else emitter.emit({ id: eid, event: e.event, data, transport: name });
           if (!live()) break; // a handler closed the client: deliver no more of this batch
         }
         // One snapshot per batch, not per event: the receive path stays allocation-light.
+        // Progress resets the backoff, as 5 s of stability does: a connection that delivered a
+        // new id is working, so a cut of it reconnects within initialDelay, while a crash-looping
+        // server that delivers nothing new keeps the delays growing.
         if (cursor.current !== status.lastEventId) {
-          // Progress resets the backoff, as 5 s of stability does: a connection that delivered a
-          // new id is working, so a cut of it reconnects within initialDelay (cut → next event
-          // well under a second), while a crash-looping server that delivers nothing new keeps
-          // the delays growing.
-          if (failures !== 0) {
-            failures = 0;
-            previousDelay = undefined;
-          }
-          setStatus({ lastEventId: cursor.current, attempt: failures });
+          resetBackoff();
+          setStatus({ lastEventId: cursor.current, attempt: 0 });
         }
       },
-      hello(hello: Hello) {
+      hello(hello) {
         if (!live()) return;
         helloSeen = true;
         if (hello.id !== undefined && cursor.current === undefined) cursor.startAt(hello.id);
-        if (opts.heartbeat && !opts.heartbeat.timeoutFromUser && typeof hello.heartbeat === 'number' && hello.heartbeat > 0) {
-          heartbeatTimeout = 2 * hello.heartbeat + 5000;
+        if (hb && !hb.timeoutFromUser && (hello.heartbeat as number) > 0) {
+          heartbeatTimeout = 2 * hello.heartbeat! + 5000;
           liveness?.setTimeout(heartbeatTimeout);
         }
         if (name === 'websocket') queue.setAckMode(hello.ack ? 'on' : 'off');
-        if (hello.resumed === false) log?.('server could not resume: some events after the cursor are gone (status.resumed = false)');
+        if (hello.resumed === false) log?.('server could not resume: events after the cursor are gone');
         setStatus({ resumed: hello.resumed ?? status.resumed, lastEventId: cursor.current });
       },
       retry(ms) {
-        if (!live()) return;
-        retryBase = ms;
+        if (live()) retryBase = ms;
       },
       pong() {
-        if (!live() || pingSentAt === 0) return;
-        setStatus({ rtt: Date.now() - pingSentAt });
+        if (live() && pingSentAt) setStatus({ rtt: Date.now() - pingSentAt });
       },
       ack(mids) {
         if (live()) queue.ack(mids);
       },
       bad(raw, cause) {
-        if (live()) report(new SurewireError('BAD_MESSAGE', 'An inbound payload could not be parsed; it was skipped.', { raw, cause }));
+        if (live()) report(new SurewireError('BAD_MESSAGE', 'Unparsable payload skipped', { raw, cause }));
       },
       end(failure) {
-        fail(id, failure, opened, gotByte);
+        fail(id, failure);
       },
     };
 
-    current = transportFactories[name](
+    // Transports report asynchronously (see the seam), so `transport` is set before any call.
+    const transport = transportFactories[name](
       {
         url: opts.endpoints[name],
         sendUrl: opts.endpoints.send,
         lastEventId: () => cursor.current,
-        token: token ?? undefined,
-        headers: headers ?? {},
+        token,
+        headers,
         withCredentials: opts.withCredentials,
         pollRequestTimeout: opts.pollTimeout,
         WebSocket: opts.WebSocket,
@@ -350,109 +334,89 @@ export function createClient<In extends object = EventMap, Out extends object = 
       },
       listener,
     );
-    transport = current;
-    releaseAttempt.push(() => {
+    release.push(() => {
       queue.detach();
-      current.close();
+      transport.close();
     });
   };
 
-  const fail = (id: number, failure: Failure, opened: boolean, gotByte: boolean): void => {
+  const fail = (id: number, failure: Failure): void => {
     if (id !== attemptId) return;
     const name = order[roundIndex]!;
-    teardownAttempt();
-    // Opened but not a byte: a buffering proxy. It counts as failed before open (DESIGN §4).
-    let classification = classify(failure, opened && gotByte);
+    const wasOpen = opened && gotByte;
+    teardown();
+    const classification = classify(failure, wasOpen);
+    // Opened but not a byte: a buffering proxy. It counts as failed before open (DESIGN §4): a
+    // close code or a heartbeat timeout would say "retry the same transport", the table says the
+    // next transport, now. Fatal, reauth and stop stand.
     if (opened && !gotByte) {
       demoted.add(name);
       if (preferred === name) preferred = undefined;
-      // A close code or a heartbeat timeout would say "retry the same transport"; the table says
-      // this counts as failed before open: the next transport, now. Fatal, reauth and stop stand.
-      if (classification.verdict === 'retry') classification = { ...classification, verdict: 'next' };
+      if (classification.verdict === 'retry') classification.verdict = 'next';
     }
-    log?.(`attempt ${id}: ${name} ended (${failure.kind}) → ${classification.verdict}`, {
-      code: classification.error.code,
-      status: classification.error.status,
-      closeCode: classification.error.closeCode,
-    });
-    handle(name, opened && gotByte, classification);
+    log?.(`attempt ${id}: ${name} ended (${failure.kind}) → ${classification.verdict}`);
+    handle(name, wasOpen, classification);
   };
 
   const handle = (name: TransportName, wasOpen: boolean, { verdict, error, notOffered, retryAfter }: Classification): void => {
     const gen = ++attemptId; // nothing of the ended attempt may act any more (e.g. a pending token promise)
+    if (verdict === 'stop') {
+      log?.('server asked to stop (204)');
+      return shutdown();
+    }
+    if (verdict === 'fatal') return shutdown(error);
+    if (verdict === 'reauth' && reauthUsed) {
+      return shutdown(new SurewireError('UNAUTHORIZED', 'Still unauthorized after a token refresh', { fatal: true, status: error.status, closeCode: error.closeCode }));
+    }
+    report(error);
     // An onError or onStatus handler may call close() (or connect()) while we report: then stop.
-    const superseded = (): boolean => gen !== attemptId;
-    switch (verdict) {
-      case 'stop':
-        log?.('server asked to stop (204)');
-        return shutdown();
-      case 'fatal':
-        return shutdown(error);
-      case 'reauth':
-        if (reauthUsed) {
-          return shutdown(new SurewireError('UNAUTHORIZED', 'Still unauthorized after refreshing the token.', { fatal: true, status: error.status, closeCode: error.closeCode }));
-        }
-        reauthUsed = true;
-        report(error);
-        if (superseded()) return;
-        setStatus({ error });
-        if (superseded()) return;
-        return attempt(); // same transport, at once; `token` is called again
-      case 'next':
-        report(error);
-        if (superseded()) return;
-        if (!notOffered) roundAllNotOffered = false;
-        if (++roundIndex < order.length) return attempt();
-        if (roundAllNotOffered) {
-          return shutdown(new SurewireError('NO_TRANSPORT', 'No transport is offered by the server (every endpoint answered 404/405/501 or a wrong content type).', { fatal: true, cause: error }));
-        }
-        return scheduleRetry(preferred, error);
-      case 'retry':
-        report(error);
-        if (superseded()) return;
-        return scheduleRetry(wasOpen ? name : (preferred ?? name), error, retryAfter);
+    if (gen !== attemptId) return;
+    if (verdict === 'reauth') {
+      reauthUsed = true;
+      setStatus({ error });
+      if (gen === attemptId) attempt(); // same transport, at once; `token` is called again
+    } else if (verdict === 'retry') scheduleRetry(wasOpen ? name : (preferred ?? name), error, retryAfter);
+    else {
+      if (!notOffered) roundAllNotOffered = false;
+      if (++roundIndex < order.length) attempt();
+      else if (roundAllNotOffered) shutdown(new SurewireError('NO_TRANSPORT', 'No transport is offered by the server', { fatal: true, cause: error }));
+      else scheduleRetry(preferred, error);
     }
   };
 
   const scheduleRetry = (first: TransportName | undefined, error: SurewireError, floor?: number): void => {
     if (offline()) return waitForOnline();
-    if (failures >= opts.reconnect.maxAttempts) {
-      return shutdown(new SurewireError('MAX_ATTEMPTS', `Gave up after ${failures} failed attempts (reconnect.maxAttempts).`, { fatal: true, cause: error }));
+    if (failures >= rc.maxAttempts) {
+      return shutdown(new SurewireError('MAX_ATTEMPTS', `Gave up after ${failures} attempts`, { fatal: true, cause: error }));
     }
-    let delay = backoff(failures, previousDelay);
-    previousDelay = delay;
     // Server hints are floors and are not jittered: the server knows its load. SSE `retry: N` is
     // the base of the exponential (DESIGN §4) and, like Retry-After, a floor (STYLE; WHATWG's
     // "reconnection time"): full jitter alone would reconnect sooner than the server asked.
-    if (retryBase !== undefined) delay = Math.max(delay, retryBase);
-    if (floor !== undefined) delay = Math.max(delay, floor);
+    const delay = clamp(Math.max((previousDelay = backoff(failures, previousDelay)), retryBase ?? 0, floor ?? 0));
     retryNotBefore = floor === undefined ? 0 : Date.now() + floor;
-    delay = Math.min(delay, MAX_TIMEOUT);
     failures++;
-    log?.(`reconnecting in ${Math.round(delay)} ms`, { attempt: failures, first });
+    log?.(`reconnecting in ${Math.round(delay)} ms`);
     const gen = attemptId;
     setStatus({ state: 'reconnecting', transport: null, attempt: failures, error });
     if (gen !== attemptId || status.state !== 'reconnecting') return; // a status handler closed the client
-    retryTimer = setTimeout(() => {
-      retryTimer = undefined;
-      startRound(first);
-    }, delay);
+    retryTimer = setTimeout(() => startRound(first), delay);
   };
 
   const shutdown = (error?: SurewireError): void => {
     attemptId++;
-    teardownAttempt();
+    teardown();
     clearRetry();
     waitingForOnline = false;
     releaseGlobals?.();
     releaseGlobals = undefined;
-    queue.clear(new SurewireError('CLOSED', 'The client was closed before this send went out.'));
+    queue.clear(new SurewireError('CLOSED', 'The client was closed'));
     setStatus({ state: 'closed', transport: null, error });
     if (error) report(error);
   };
 
   const listenGlobally = (): (() => void) | undefined => {
     if (typeof window === 'undefined' || typeof window.addEventListener !== 'function') return undefined;
+    const doc = typeof document === 'undefined' ? undefined : document;
     const online = (): void => {
       // `online` skips our own backoff, not a server's Retry-After: the server knows its load.
       if (waitingForOnline || (retryTimer !== undefined && Date.now() >= retryNotBefore)) {
@@ -462,13 +426,13 @@ export function createClient<In extends object = EventMap, Out extends object = 
     };
     // Background tabs throttle timers: re-check the deadline when the page is seen again.
     const visible = (): void => {
-      if (typeof document === 'undefined' || document.visibilityState !== 'hidden') liveness?.check();
+      if (doc?.visibilityState !== 'hidden') liveness?.check();
     };
     window.addEventListener('online', online);
-    if (typeof document !== 'undefined') document.addEventListener('visibilitychange', visible);
+    doc?.addEventListener('visibilitychange', visible);
     return () => {
       window.removeEventListener('online', online);
-      if (typeof document !== 'undefined') document.removeEventListener('visibilitychange', visible);
+      doc?.removeEventListener('visibilitychange', visible);
     };
   };
 
@@ -480,34 +444,24 @@ export function createClient<In extends object = EventMap, Out extends object = 
     once: (event, handler) => emitter.on(event, handler as never, true),
     off: (event, handler) => emitter.off(event, handler as never),
     onMessage: (handler) => emitter.onMessage(handler as never),
-    onStatus(handler) {
-      const entry = (s: Status): void => handler(s);
-      statusListeners.add(entry);
-      return () => void statusListeners.delete(entry);
-    },
-    onError(handler) {
-      const entry = (e: SurewireError): void => handler(e);
-      errorListeners.add(entry);
-      return () => void errorListeners.delete(entry);
-    },
+    onStatus: (handler) => subscribe(statusListeners, handler),
+    onError: (handler) => subscribe(errorListeners, handler),
     send(event, data) {
-      if (typeof event !== 'string' || event === '') {
-        return Promise.reject(new SurewireError('BAD_OPTIONS', 'send(event, data) needs an event name string, e.g. send("chat", { text: "hi" }).'));
-      }
       // Idle clients queue too, and flush once connect() opens; closed ones refuse.
-      if (status.state === 'closed') return Promise.reject(new SurewireError('CLOSED', 'The client is closed; call connect() first.'));
-      return queue.push(event, data);
+      return typeof event !== 'string' || !event
+        ? Promise.reject(new SurewireError('BAD_OPTIONS', 'send(event, data) needs an event name'))
+        : status.state === 'closed'
+          ? Promise.reject(new SurewireError('CLOSED', 'The client is closed; call connect()'))
+          : queue.push(event, data);
     },
     connect() {
       if (status.state !== 'idle' && status.state !== 'closed') return;
-      failures = 0;
-      previousDelay = undefined;
+      resetBackoff();
       reauthUsed = false;
       releaseGlobals = listenGlobally();
       setStatus({ state: 'connecting', transport: null, attempt: 0, error: undefined });
       // A status handler may have closed it again (`status` was reassigned by setStatus).
-      if ((status as Status).state !== 'connecting') return;
-      startRound(preferred);
+      if ((status as Status).state === 'connecting') startRound(preferred);
     },
     close() {
       if (status.state === 'closed') return;

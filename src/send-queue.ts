@@ -60,57 +60,52 @@ export function createSendQueue(config: SendQueueConfig): SendQueue {
 
   const noop = (): void => {};
   const clearRetry = (): void => {
-    if (retryTimer !== undefined) clearTimeout(retryTimer);
+    clearTimeout(retryTimer);
     retryTimer = undefined;
   };
-
-  // attach() may put unacked messages in front while a batch is in flight: drop by identity.
-  const remove = (batch: Pending[]): void => {
-    if (pending[0] === batch[0] && pending[batch.length - 1] === batch[batch.length - 1]) pending = pending.slice(batch.length);
-    else {
-      const gone = new Set(batch);
-      pending = pending.filter((p) => !gone.has(p));
-    }
-  };
-
-  const retain = (batch: Pending[]): void => {
-    if (transport?.name !== 'websocket' || ackMode === 'off') return;
-    for (const { message } of batch) unacked.set(message.mid, message);
-    while (unacked.size > MAX_UNACKED) unacked.delete(unacked.keys().next().value as string);
+  const setAckMode = (mode: Exclude<AckMode, 'unknown'>): void => {
+    ackMode = mode;
+    if (mode === 'off') unacked.clear();
   };
 
   const flush = async (): Promise<void> => {
-    while (transport && !inFlight && retryTimer === undefined && pending.length > 0) {
+    while (transport && !inFlight && !retryTimer && pending.length) {
       const current = transport;
       const batch = pending.slice(0, MAX_BATCH);
+      let error: SurewireError | undefined;
       inFlight = true;
       try {
         await current.send(batch.map((p) => p.message));
-        inFlight = false;
-        remove(batch);
-        failures = 0;
-        if (current === transport) retain(batch);
-        for (const p of batch) p.resolve();
       } catch (cause) {
-        inFlight = false;
-        const error = isSurewireError(cause) ? cause : new SurewireError('SEND_FAILED', 'The send failed; it will be retried.', { cause });
-        // Only SEND_FAILED may succeed later; SEND_REJECTED, BAD_OPTIONS (unserialisable data)… never will.
-        if (error.code !== 'SEND_FAILED') {
-          remove(batch);
-          for (const p of batch) p.reject(error);
-          continue;
-        }
-        // Retryable: keep the batch at the front, same mids, and try again after a delay.
+        error = isSurewireError(cause) ? cause : new SurewireError('SEND_FAILED', 'Send failed; will retry', { cause });
+      }
+      inFlight = false;
+      // Only SEND_FAILED may succeed later; SEND_REJECTED, BAD_OPTIONS (unserialisable data)… never will.
+      if (error?.code === 'SEND_FAILED') {
+        // Retryable: keep the batch at the front, same mids, and try again after a delay (a new
+        // transport attached meanwhile flushes at once instead).
         // Clamped: setTimeout fires at once beyond 2^31 - 1 ms (e.g. with maxDelay: Infinity).
         const delay = Math.min(config.retryDelay(failures++), 2_147_483_647);
-        config.log?.('send failed, retrying', { delay: Math.round(delay), status: error.status, count: batch.length });
+        config.log?.(`send failed, retrying in ${Math.round(delay)} ms`);
         if (current === transport) {
           retryTimer = setTimeout(() => {
             retryTimer = undefined;
             void flush();
           }, delay);
         }
+        continue;
       }
+      // attach() may have put unacked messages in front meanwhile: drop by identity.
+      const done = new Set(batch);
+      pending = pending.filter((p) => !done.has(p));
+      if (!error) {
+        failures = 0;
+        if (current === transport && current.name === 'websocket' && ackMode !== 'off') {
+          for (const { message } of batch) unacked.set(message.mid, message);
+          while (unacked.size > MAX_UNACKED) unacked.delete(unacked.keys().next().value!);
+        }
+      }
+      for (const p of batch) error ? p.reject(error) : p.resolve();
     }
   };
 
@@ -119,40 +114,30 @@ export function createSendQueue(config: SendQueueConfig): SendQueue {
       return pending.length;
     },
     push(event, data) {
-      if (pending.length >= config.maxQueue) {
-        return Promise.reject(new SurewireError('QUEUE_FULL', `${config.maxQueue} sends are already waiting (maxQueue); wait for the connection to open, or raise maxQueue.`));
-      }
-      return new Promise<void>((resolve, reject) => {
-        pending.push({ message: { event, data, mid: `${prefix}-${++counter}` }, resolve, reject });
-        void flush();
-      });
+      return pending.length >= config.maxQueue
+        ? Promise.reject(new SurewireError('QUEUE_FULL', `${config.maxQueue} sends waiting: raise maxQueue`))
+        : new Promise<void>((resolve, reject) => {
+            pending.push({ message: { event, data, mid: `${prefix}-${++counter}` }, resolve, reject });
+            void flush();
+          });
     },
     attach(next) {
       transport = next;
       ackMode = 'unknown';
       clearRetry();
       failures = 0;
-      if (unacked.size > 0) {
-        // Sent over the previous socket but never acknowledged: they go again, first, same mids.
-        const again: Pending[] = [...unacked.values()].map((message) => ({ message, resolve: noop, reject: noop }));
-        unacked.clear();
-        pending = again.concat(pending);
-      }
+      // Sent over the previous socket but never acknowledged: they go again, first, same mids.
+      pending = [...unacked.values()].map((message): Pending => ({ message, resolve: noop, reject: noop })).concat(pending);
+      unacked.clear();
       void flush();
     },
     detach() {
       transport = undefined;
       clearRetry();
     },
-    setAckMode(mode) {
-      ackMode = mode;
-      if (mode === 'off') unacked.clear();
-    },
+    setAckMode,
     noHello() {
-      if (ackMode === 'unknown') {
-        ackMode = 'off';
-        unacked.clear();
-      }
+      if (ackMode === 'unknown') setAckMode('off');
     },
     ack(mids) {
       for (const mid of mids) unacked.delete(mid);
