@@ -107,109 +107,101 @@ export interface ResolvedOptions {
 }
 
 const TRANSPORTS: readonly TransportName[] = ['websocket', 'sse', 'poll'];
-const PATHS = { websocket: 'ws', sse: 'sse', poll: 'poll', send: 'send' } as const;
 
 // The largest delay setTimeout honours; beyond it (Infinity included) browsers and Node fire at
 // once. A timer option of Infinity means "never", so it is held at this (~24.8 days).
 const MAX_TIMEOUT = 2_147_483_647;
 const timer = (ms: number): number => Math.min(ms, MAX_TIMEOUT);
 
-const bad = (message: string): SurewireError => new SurewireError('BAD_OPTIONS', message, { fatal: true });
-
-/** `{url}/{path}`, keeping the base URL's query string and fragment out of the path. */
-export function joinEndpoint(base: string, path: string): string {
-  const cut = base.search(/[?#]/);
-  const head = cut < 0 ? base : base.slice(0, cut);
-  const tail = cut < 0 ? '' : base.slice(cut).replace(/#.*$/, '');
-  return `${head.replace(/\/+$/, '')}/${path}${tail}`;
+/** Throws `BAD_OPTIONS` "`name` must be expected" unless `ok`. */
+function must(ok: unknown, name: string, expected: string): void {
+  if (!ok) throw new SurewireError('BAD_OPTIONS', `\`${name}\` must be ${expected}`, { fatal: true });
 }
 
-function positive(name: string, value: number | undefined, fallback: number, allowZero = false): number {
+/** A number > 0 (≥ 0 with `zero`), or `fallback` when not given. */
+function num(name: string, value: number | undefined, fallback: number, zero?: boolean): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || Number.isNaN(value) || value < 0 || (!allowZero && value === 0)) {
-    throw bad(`\`${name}\` must be a ${allowZero ? 'non-negative' : 'positive'} number of ms, got ${String(value)}.`);
-  }
+  // Comparisons with NaN are false, so NaN fails both tests.
+  must(typeof value == 'number' && (zero ? value >= 0 : value > 0), name, `a number >${zero ? '=' : ''} 0`);
   return value;
 }
 
+const string = (name: string, value: unknown): void => must(value === undefined || typeof value == 'string', name, 'a string');
+
+/** `{url}/{path}`, keeping the base URL's query string and fragment out of the path. */
+export function joinEndpoint(base: string, path: string): string {
+  // Trailing slashes, then the query (kept, after the path) and the fragment (dropped).
+  return base.replace(/\/*(\?[^#]*)?(#[^]*)?$/, `/${path}$1`);
+}
+
 /**
- * Applies defaults and validates. Throws a `BAD_OPTIONS` {@link SurewireError} that says what
- * to change.
+ * Applies defaults and validates. Throws a `BAD_OPTIONS` {@link SurewireError} that names the
+ * option and what it must be.
  */
 export function resolveOptions(options: ClientOptions): ResolvedOptions {
-  if (typeof options !== 'object' || options === null) {
-    throw bad('createClient needs an options object. Did you mean `createClient({ url: "https://example.com/rt" })`?');
-  }
+  must(options && typeof options == 'object', 'options', 'an object');
   const { url, endpoints = {} } = options;
-  if (url !== undefined && typeof url !== 'string') throw bad('`url` must be a string such as "https://example.com/rt".');
+  string('url', url);
 
   const order = options.transports ?? TRANSPORTS;
-  if (!Array.isArray(order) || order.some((name) => !TRANSPORTS.includes(name))) {
-    throw bad(`\`transports\` must be a list of ${TRANSPORTS.map((t) => `'${t}'`).join(', ')}, got ${JSON.stringify(order)}.`);
-  }
+  must(Array.isArray(order) && order.every((name) => TRANSPORTS.includes(name)), 'transports', `a list of ${TRANSPORTS.join(', ')}`);
   const resolved = {} as Record<TransportName | 'send', string | false>;
   for (const name of [...TRANSPORTS, 'send'] as const) {
     const given = endpoints[name];
-    resolved[name] = given === false ? false : (given ?? (url === undefined ? false : joinEndpoint(url, PATHS[name])));
+    // Paths: {url}/ws, {url}/sse, {url}/poll, {url}/send.
+    // `false` stays false (?? passes it through): the endpoint is disabled.
+    resolved[name] = given ?? (url !== undefined && joinEndpoint(url, name == 'websocket' ? 'ws' : name));
   }
   const transports = [...new Set<TransportName>(order)].filter((name) => resolved[name] !== false);
-  if (transports.length === 0 && order.length === 0) {
-    throw bad(`\`transports\` is empty: leave it out for ['websocket', 'sse', 'poll'], or list at least one of them.`);
-  }
-  if (transports.length === 0 && url !== undefined) {
-    throw bad(`Every transport in \`transports\` (${order.join(', ')}) is disabled in \`endpoints\`: drop a \`false\` (e.g. \`endpoints.websocket\`) or list another transport.`);
-  }
-  if (transports.length === 0) {
-    throw bad('No transport has an endpoint: give `url` (e.g. "https://example.com/rt") or `endpoints.websocket` / `endpoints.sse` / `endpoints.poll`.');
-  }
+  must(transports.length, 'transports', order.length ? 'given an endpoint by `url` or `endpoints`' : 'non-empty');
 
   const r = options.reconnect ?? {};
   const jitter = r.jitter ?? 'full';
-  if (!['full', 'equal', 'decorrelated', 'none'].includes(jitter)) throw bad("`reconnect.jitter` must be 'full', 'equal', 'decorrelated' or 'none'.");
-  // 0 would switch backoff off: 0 · factor^n never grows, and a failing server gets a hot loop.
-  if (r.initialDelay === 0) throw bad('`reconnect.initialDelay` must be more than 0 ms: a base of 0 never grows, so every retry would come at once. For fast first retries use a small base, e.g. 100.');
-  const initialDelay = positive('reconnect.initialDelay', r.initialDelay, 1000);
+  const jitters: Jitter[] = ['full', 'equal', 'decorrelated', 'none'];
+  must(jitters.includes(jitter), 'reconnect.jitter', `one of ${jitters.join(', ')}`);
+  // > 0: a base of 0 never grows (0 · factor^n), and a failing server would get a hot loop.
+  const initialDelay = num('reconnect.initialDelay', r.initialDelay, 1000);
   const reconnect: Required<ReconnectOptions> = {
     initialDelay,
-    maxDelay: Math.max(initialDelay, positive('reconnect.maxDelay', r.maxDelay, 30000, true)),
+    maxDelay: Math.max(initialDelay, num('reconnect.maxDelay', r.maxDelay, 30000, true)),
     factor: r.factor ?? 2,
     jitter,
     maxAttempts: r.maxAttempts ?? Infinity,
   };
-  if (!(reconnect.factor >= 1)) throw bad('`reconnect.factor` must be at least 1.');
-  if (!(reconnect.maxAttempts >= 0)) throw bad('`reconnect.maxAttempts` must be 0 or more (Infinity to never give up).');
+  must(reconnect.factor >= 1, 'reconnect.factor', '>= 1');
+  must(reconnect.maxAttempts >= 0, 'reconnect.maxAttempts', '>= 0');
 
   const hb = options.heartbeat;
   const heartbeat =
     hb === false
       ? false
       : {
-          interval: timer(positive('heartbeat.interval', hb?.interval, 15000)),
-          timeout: timer(positive('heartbeat.timeout', hb?.timeout, 35000)),
+          interval: timer(num('heartbeat.interval', hb?.interval, 15000)),
+          timeout: timer(num('heartbeat.timeout', hb?.timeout, 35000)),
           timeoutFromUser: hb?.timeout !== undefined,
         };
 
+  const { lastEventId, debug } = options;
   const decode = options.decode ?? 'json';
-  if (decode !== 'json' && decode !== 'text' && typeof decode !== 'function') throw bad("`decode` must be 'json', 'text' or a function (raw, event) => data.");
-  if (options.lastEventId !== undefined && typeof options.lastEventId !== 'string') throw bad('`lastEventId` must be a string (event ids are opaque strings).');
+  must(decode == 'json' || decode == 'text' || typeof decode == 'function', 'decode', "'json', 'text' or a function");
+  string('lastEventId', lastEventId);
 
-  const debug = options.debug;
   return {
     transports,
     endpoints: resolved as ResolvedOptions['endpoints'],
     reconnect,
     heartbeat,
-    openTimeout: timer(positive('openTimeout', options.openTimeout, 5000)),
-    pollTimeout: positive('pollTimeout', options.pollTimeout, 40000),
+    openTimeout: timer(num('openTimeout', options.openTimeout, 5000)),
+    pollTimeout: num('pollTimeout', options.pollTimeout, 40000),
     token: options.token,
     headers: options.headers,
     withCredentials: options.withCredentials ?? false,
-    lastEventId: options.lastEventId,
+    lastEventId,
     decode,
-    maxQueue: positive('maxQueue', options.maxQueue, 1000, true),
+    maxQueue: num('maxQueue', options.maxQueue, 1000, true),
     autoConnect: options.autoConnect ?? true,
     WebSocket: options.WebSocket,
     fetch: options.fetch,
-    debug: debug === true ? (message, details) => console.debug(`[surewire] ${message}`, details ?? '') : typeof debug === 'function' ? debug : undefined,
+    debug: debug === true ? (message, details) => console.debug(`[surewire] ${message}`, details ?? '') : typeof debug == 'function' ? debug : undefined,
   };
 }
