@@ -148,7 +148,7 @@ export function createEventStreamTransport(name: 'sse' | 'poll', ctx: TransportC
   return {
     name,
     async send(batch) {
-      if (sendUrl === false) throw new SurewireError('SEND_REJECTED', 'Sending disabled by `endpoints.send: false`');
+      if (sendUrl === false) throw new SurewireError('SEND_REJECTED', 'Sending is off: endpoints.send is false');
       if (closed) throw new SurewireError('SEND_FAILED', 'Transport closed');
       if (!batch.length) return;
       const [url, body, fetch] = serialise(batch, (messages) => [buildUrl(sendUrl), JSON.stringify(messages), platform(ctx, 'fetch')] as const);
@@ -156,16 +156,13 @@ export function createEventStreamTransport(name: 'sse' | 'poll', ctx: TransportC
       sends.add(controller);
       // A keep-alive connection that died silently (a NAT forgot it) swallows a POST for ever while
       // the stream, on its own connection, goes on: abort it so the batch goes again, same mids.
-      let timedOut = false;
-      const timer = timeout(ctx, () => {
-        timedOut = true;
-        controller.abort();
-      });
+      // Where fetch follows the spec, the reason is the error it rejects with.
+      const timer = timeout(ctx, () => controller.abort(new Error('send timed out')));
       let response: ResponseLike;
       try {
         response = await fetch(url, request(ctx, { 'Content-Type': 'application/json' }, controller.signal, body));
       } catch (cause) {
-        throw new SurewireError('SEND_FAILED', timedOut ? 'Send timed out' : 'Send failed', { cause: redact(cause, token) });
+        throw new SurewireError('SEND_FAILED', 'Send failed', { cause: redact(cause, token) });
       } finally {
         clearTimeout(timer);
         sends.delete(controller);

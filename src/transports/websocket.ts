@@ -72,10 +72,8 @@ export const createWebSocketTransport: TransportFactory = (ctx, listener) => {
     };
     s.onmessage = ({ data: raw }) => {
       out.activity();
-      if (typeof raw != 'string') {
-        const size = (raw as { byteLength?: number } | undefined)?.byteLength ?? (raw as { size?: number } | undefined)?.size;
-        return out.bad(`[binary frame${size === undefined ? '' : ` of ${size} bytes`}]`, new Error('binary frame'));
-      }
+      // Binary frames are not part of the protocol (DESIGN §3: JSON text frames).
+      if (typeof raw != 'string') return out.bad('[binary frame]');
       const value = parseJson(raw, out);
       // Not JSON: reported by parseJson (JSON is never undefined).
       if (value === undefined) return;
@@ -106,13 +104,13 @@ export const createWebSocketTransport: TransportFactory = (ctx, listener) => {
     };
     s.onerror = (ev) => {
       // [spec] after open a close event follows; report that one.
-      if (!opened) fail(new Error(`WebSocket error: ${ctx.url}`, { cause: redact((ev as { error?: unknown })?.error ?? ev, token) }));
+      if (!opened) fail(new Error('WebSocket error', { cause: redact((ev as { error?: unknown })?.error ?? ev, token) }));
     };
     s.onclose = ({ code, reason }) => {
-      if (!opened) return fail(new Error(`WebSocket closed (code ${code}): ${ctx.url}`));
+      if (!opened) return fail(new Error(`WebSocket closed: ${code}`));
       socket = undefined;
       // The reason is the server's text: it may quote what it refused, the token included.
-      out.end({ kind: 'close', code: typeof code == 'number' ? code : 1006, reason: typeof reason == 'string' ? (redact(reason, token) as string) : '' });
+      out.end({ kind: 'close', code, reason: redact(reason, token) as string });
     };
   } catch (cause) {
     // No WebSocket, a bad URL, or a constructor that throws (SyntaxError, quoting the URL, token

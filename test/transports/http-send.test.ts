@@ -83,7 +83,7 @@ describe.each([
     const { t, posts } = open(() => new Response(null, { status: 204 }), { sendUrl: false });
     const err = await rejection(t.send(batch));
     expect(err.code).toBe('SEND_REJECTED');
-    expect(err.message).toContain('endpoints.send: false');
+    expect(err.message).toContain('endpoints.send is false');
     expect(posts).toHaveLength(0);
     t.close();
   });

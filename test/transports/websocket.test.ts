@@ -87,7 +87,7 @@ describe('websocket transport: inbound frames', () => {
     socket.send(new Uint8Array([1, 2, 3]).buffer);
     socket.send('{"data":"still here"}');
     const bad = rec.calls.filter((c) => c.type === 'bad');
-    expect(bad.map((c) => c.type === 'bad' && c.raw)).toEqual(['not json', '42', '"str"', '{"event":5,"data":1}', '[binary frame of 3 bytes]']);
+    expect(bad.map((c) => c.type === 'bad' && c.raw)).toEqual(['not json', '42', '"str"', '{"event":5,"data":1}', '[binary frame]']);
     expect(bad[0].type === 'bad' && bad[0].cause).toBeInstanceOf(SyntaxError);
     expect(rec.eventList()).toEqual([json('still here')]);
     expect(rec.types()).not.toContain('end');
@@ -100,7 +100,7 @@ describe('websocket transport: inbound frames', () => {
     const target = (socket as unknown as { target: { dispatchEvent(e: unknown): void } }).target;
     // `ws` hands binary frames over as a Buffer.
     target.dispatchEvent(Object.assign(new Event('message'), { data: Buffer.from('abcd') }));
-    expect(rec.calls.filter((c) => c.type === 'bad').map((c) => c.type === 'bad' && c.raw)).toEqual(['[binary frame of 2 bytes]', '[binary frame of 4 bytes]']);
+    expect(rec.calls.filter((c) => c.type === 'bad').map((c) => c.type === 'bad' && c.raw)).toEqual(['[binary frame]', '[binary frame]']);
     t.close();
   });
 });
