@@ -75,31 +75,27 @@ export function createClient<In extends object = EventMap, Out extends object = 
   const cursor = createResumeCursor(opts.lastEventId);
   let status: Status = Object.freeze({ state: 'idle', transport: null, attempt: 0, lastEventId: opts.lastEventId });
 
-  const report = (error: SurewireError): void => {
-    log?.(`error ${error.code}: ${error.message}`);
-    for (const listener of errorListeners) {
+  /** Calls every listener; one that throws is reported and never stops the others. */
+  const each = <T>(listeners: Set<(value: T) => void>, value: T, thrown: (cause: unknown) => void): void => {
+    for (const listener of listeners) {
       try {
-        listener(error);
+        listener(value);
       } catch (cause) {
-        // An onError handler has nowhere left to report to; don't let it break the client.
-        console.error('[surewire] onError handler threw', cause);
+        thrown(cause);
       }
     }
+  };
+  const report = (error: SurewireError): void => {
+    log?.(`error ${error.code}: ${error.message}`);
+    // An onError handler has nowhere left to report to; don't let it break the client.
+    each(errorListeners, error, (cause) => console.error('[surewire] onError handler threw', cause));
   };
   const handlerError = (cause: unknown, event: string): void => report(new SurewireError('HANDLER_ERROR', `A "${event}" handler threw`, { cause }));
 
   const setStatus = (patch: Partial<Status>): void => {
     let changed = false;
     for (const key in patch) if (patch[key as keyof Status] !== status[key as keyof Status]) changed = true;
-    if (!changed) return;
-    const snapshot = (status = Object.freeze({ ...status, ...patch }));
-    for (const listener of statusListeners) {
-      try {
-        listener(snapshot);
-      } catch (cause) {
-        handlerError(cause, 'status');
-      }
-    }
+    if (changed) each(statusListeners, (status = Object.freeze({ ...status, ...patch })), (cause) => handlerError(cause, 'status'));
   };
 
   const emitter = createEmitter(handlerError);
@@ -216,9 +212,11 @@ export function createClient<In extends object = EventMap, Out extends object = 
     let pingSentAt = 0;
     const live = (): boolean => id === attemptId;
 
+    // A transport reports nothing after its close(), and every attempt that ends is closed first
+    // (the seam's rule): so these only re-check `live()` after running app code.
     const listener: TransportListener = {
       open() {
-        if (!live() || opened) return;
+        if (opened) return;
         opened = everOpened = true;
         clearTimeout(openTimer);
         preferred = name;
@@ -244,7 +242,6 @@ export function createClient<In extends object = EventMap, Out extends object = 
         queue.attach(transport);
       },
       activity() {
-        if (!live()) return;
         // DESIGN §4: only a second 401 *before a successful open* is fatal; a token that expires
         // hours later must be refreshed again, not end the client. "Open" is counted from the
         // first inbound byte: a server that accepts the upgrade and closes 4401 at once has not
@@ -257,7 +254,6 @@ export function createClient<In extends object = EventMap, Out extends object = 
         liveness?.touch();
       },
       events(batch) {
-        if (!live()) return;
         if (!helloSeen) {
           helloSeen = true;
           queue.noHello();
@@ -291,7 +287,6 @@ export function createClient<In extends object = EventMap, Out extends object = 
         }
       },
       hello(hello) {
-        if (!live()) return;
         helloSeen = true;
         if (hello.id !== undefined && cursor.current === undefined) cursor.startAt(hello.id);
         if (hb && !hb.timeoutFromUser && (hello.heartbeat as number) > 0) {
@@ -303,16 +298,16 @@ export function createClient<In extends object = EventMap, Out extends object = 
         setStatus({ resumed: hello.resumed ?? status.resumed, lastEventId: cursor.current });
       },
       retry(ms) {
-        if (live()) retryBase = ms;
+        retryBase = ms;
       },
       pong() {
-        if (live() && pingSentAt) setStatus({ rtt: Date.now() - pingSentAt });
+        if (pingSentAt) setStatus({ rtt: Date.now() - pingSentAt });
       },
       ack(mids) {
-        if (live()) queue.ack(mids);
+        queue.ack(mids);
       },
       bad(raw, cause) {
-        if (live()) report(new SurewireError('BAD_MESSAGE', 'Unparsable payload skipped', { raw, cause }));
+        report(new SurewireError('BAD_MESSAGE', 'Unparsable payload skipped', { raw, cause }));
       },
       end(failure) {
         fail(id, failure);
@@ -321,17 +316,8 @@ export function createClient<In extends object = EventMap, Out extends object = 
 
     // Transports report asynchronously (see the seam), so `transport` is set before any call.
     const transport = transportFactories[name](
-      {
-        url: opts.endpoints[name],
-        sendUrl: opts.endpoints.send,
-        lastEventId: () => cursor.current,
-        token,
-        headers,
-        withCredentials: opts.withCredentials,
-        pollRequestTimeout: opts.pollTimeout,
-        WebSocket: opts.WebSocket,
-        fetch: opts.fetch,
-      },
+      // withCredentials, WebSocket and fetch come with the options under the same names.
+      { ...opts, url: opts.endpoints[name], sendUrl: opts.endpoints.send, lastEventId: () => cursor.current, token, headers, pollRequestTimeout: opts.pollTimeout },
       listener,
     );
     release.push(() => {
