@@ -49,11 +49,11 @@ function discard(response: ResponseLike): void {
  * Judges a response to an event-stream `GET` (DESIGN §4): `undefined` when it is a usable stream,
  * else the failure to report.
  */
-function check({ status, headers }: ResponseLike): Failure | undefined {
+function check({ status, ok, headers }: ResponseLike): Failure | undefined {
   const contentType = headers.get('content-type');
   return status == 204
     ? { kind: 'no-content' }
-    : status < 200 || status > 299
+    : !ok
       ? { kind: 'http', status, retryAfter: headers.get('retry-after') }
       : // The media type, in any case, with or without parameters.
         /^\s*text\/event-stream\s*(;|$)/i.test(contentType ?? '')
@@ -168,8 +168,8 @@ export function createEventStreamTransport(name: 'sse' | 'poll', ctx: TransportC
         sends.delete(controller);
       }
       discard(response);
-      const { status } = response;
-      if (status < 200 || status > 299) throw new SurewireError(status == 408 || status == 429 || status > 499 ? 'SEND_FAILED' : 'SEND_REJECTED', `HTTP ${status}`, { status });
+      const { status, ok } = response;
+      if (!ok) throw new SurewireError(status == 408 || status == 429 || status > 499 ? 'SEND_FAILED' : 'SEND_REJECTED', `HTTP ${status}`, { status });
     },
     close() {
       closed = true;

@@ -19,9 +19,8 @@ export function buildUrl(endpoint: string, params: Record<string, string | undef
   }
   if (websocket) url.protocol = url.protocol.replace(/^http/, 'ws');
   url.hash = '';
-  let query = '';
-  for (const name in params) if (params[name] !== undefined) query += `&${name}=${encodeURIComponent(params[name]!)}`;
-  const href = url.href;
-  // An empty query ("…/sse?") serialises with its "?", but `search` is then "".
-  return query ? href + (href.endsWith('?') ? '' : url.search ? '&' : '?') + query.slice(1) : href;
+  // Appending to `search` keeps the query byte for byte: it was serialised by the parser already,
+  // and serialising it again changes nothing. An empty query ("…/sse?") has `search` "".
+  for (const name in params) if (params[name] !== undefined) url.search += `${url.search ? '&' : ''}${name}=${encodeURIComponent(params[name]!)}`;
+  return url.href;
 }

@@ -59,7 +59,7 @@ export const createWebSocketTransport: TransportFactory = (ctx, listener) => {
     out.end({ kind: 'network', cause });
   };
 
-  /** A control frame; [spec] `send()` only throws while CONNECTING. */
+  /** A control frame, when the socket is open; [spec] `send()` only throws while CONNECTING. */
   const sendControl = (type: string): void => {
     if (socket?.readyState === OPEN) socket.send(`{"type":"${type}"}`);
   };
@@ -124,12 +124,9 @@ export const createWebSocketTransport: TransportFactory = (ctx, listener) => {
     async send(batch) {
       const s = socket;
       if (!opened || s?.readyState !== OPEN) throw new SurewireError('SEND_FAILED', 'WebSocket not open');
-      const frames = serialise(batch, (messages) => messages.map((m) => JSON.stringify(m)));
-      try {
-        for (const frame of frames) s.send(frame);
-      } catch (cause) {
-        throw new SurewireError('SEND_FAILED', 'WebSocket send failed', { cause: redact(cause, token) });
-      }
+      // [spec] send() only throws while CONNECTING; the batch is serialised whole first, so that
+      // an unserialisable message sends nothing of it.
+      for (const frame of serialise(batch, (messages) => messages.map((m) => JSON.stringify(m)))) s.send(frame);
     },
     ping: () => sendControl('ping'),
     close() {

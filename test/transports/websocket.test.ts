@@ -246,6 +246,7 @@ describe('websocket transport: URL and platform', () => {
     ['http://h.test/rt/ws', 'ws://h.test/rt/ws?lastEventId=7&access_token=a%2Bb%26c'],
     ['https://h.test/rt/ws?room=1#frag', 'wss://h.test/rt/ws?room=1&lastEventId=7&access_token=a%2Bb%26c'],
     ['wss://h.test/ws?', 'wss://h.test/ws?lastEventId=7&access_token=a%2Bb%26c'],
+    ['wss://h.test/ws?a?', 'wss://h.test/ws?a?&lastEventId=7&access_token=a%2Bb%26c'],
   ])('builds %s into %s', (endpoint, expected) => {
     const { FakeWS, sockets } = fakeSockets();
     const t = createWebSocketTransport(context({ url: endpoint, WebSocket: FakeWS, cursor: '7', token: 'a+b&c' }), recorder());
