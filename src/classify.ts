@@ -3,7 +3,7 @@
  * The client acts on the verdict; nothing else in the codebase decides retry versus give up.
  */
 import { parseRetryAfter } from './backoff';
-import { SurewireError, type SurewireErrorCode } from './errors';
+import { SurewireError, type SurewireErrorCode, type SurewireErrorInit } from './errors';
 import type { Failure } from './transports/transport';
 
 /**
@@ -33,45 +33,41 @@ export interface Classification {
  * @param now - for `Retry-After` dates.
  */
 export function classify(failure: Failure, opened: boolean, now: number = Date.now()): Classification {
-  const result = (verdict: Verdict, code: SurewireErrorCode, message: string, extra: { status?: number; closeCode?: number; cause?: unknown } = {}): Classification => ({
+  const result = (verdict: Verdict, code: SurewireErrorCode, message: string, init?: SurewireErrorInit, more?: Partial<Classification>): Classification => ({
     verdict,
-    error: new SurewireError(code, message, { ...extra, fatal: verdict === 'fatal' }),
+    error: new SurewireError(code, message, { ...init, fatal: verdict == 'fatal' }),
+    ...more,
   });
   const lost = opened ? 'retry' : 'next';
   switch (failure.kind) {
     case 'network':
-      return result(lost, 'NETWORK', opened ? 'Connection lost.' : 'Could not connect.', { cause: failure.cause });
+      return result(lost, 'NETWORK', 'network error', { cause: failure.cause });
     case 'timeout':
-      return result(lost, 'OPEN_TIMEOUT', 'Not open within openTimeout.');
+      return result(lost, 'OPEN_TIMEOUT', 'openTimeout');
     case 'ended':
-      return result(lost, 'STREAM_ENDED', 'The server ended the stream.');
+      return result(lost, 'STREAM_ENDED', 'stream ended');
     case 'dead':
-      return result('retry', 'HEARTBEAT_TIMEOUT', 'Nothing arrived within heartbeat.timeout.');
+      return result('retry', 'HEARTBEAT_TIMEOUT', 'heartbeat.timeout');
     case 'no-content':
-      return result('stop', 'HTTP_STATUS', 'HTTP 204: stop.', { status: 204 });
+      return result('stop', 'HTTP_STATUS', 'HTTP 204', { status: 204 });
     case 'content-type':
-      return { ...result('next', 'BAD_CONTENT_TYPE', `Not text/event-stream: ${failure.contentType}.`), notOffered: true };
+      return result('next', 'BAD_CONTENT_TYPE', `content-type ${failure.contentType}`, {}, { notOffered: true });
     case 'http': {
       const { status } = failure;
-      const extra = { status };
-      const message = `HTTP ${status}.`;
-      if (status === 404 || status === 405 || status === 501) return { ...result('next', 'NOT_OFFERED', message, extra), notOffered: true };
-      if (status === 401) return result('reauth', 'UNAUTHORIZED', message, extra);
-      if (status === 408 || status === 429 || status >= 500 || status < 400) {
-        return { ...result('retry', 'HTTP_STATUS', message, extra), retryAfter: parseRetryAfter(failure.retryAfter, now) };
-      }
-      return result('fatal', status === 403 ? 'FORBIDDEN' : 'HTTP_STATUS', message, extra);
+      const http = (verdict: Verdict, code: SurewireErrorCode, more?: Partial<Classification>): Classification => result(verdict, code, `HTTP ${status}`, { status }, more);
+      if (status == 404 || status == 405 || status == 501) return http('next', 'NOT_OFFERED', { notOffered: true });
+      if (status == 401) return http('reauth', 'UNAUTHORIZED');
+      if (status == 408 || status == 429 || status >= 500 || status < 400) return http('retry', 'HTTP_STATUS', { retryAfter: parseRetryAfter(failure.retryAfter, now) });
+      return http('fatal', status == 403 ? 'FORBIDDEN' : 'HTTP_STATUS');
     }
     case 'close': {
       const { code } = failure;
-      const extra = { closeCode: code };
-      const message = `WebSocket closed ${code}${failure.reason ? ` (${failure.reason})` : ''}.`;
-      if (code === 4401) return result('reauth', 'UNAUTHORIZED', message, extra);
-      if (code === 1008 || code === 4403) return result('fatal', 'FORBIDDEN', message, extra);
-      if (code >= 4400 && code <= 4499) return result('fatal', 'WS_CLOSE', message, extra);
-      // 1000 not asked by us, 1001, 1006, 1009, 1011–1013, other 4xxx — and, beyond the table,
-      // every other code: the connection survives whatever it can survive.
-      return result('retry', 'WS_CLOSE', message, extra);
+      const close = (verdict: Verdict, error: SurewireErrorCode): Classification => result(verdict, error, `closed ${code}${failure.reason ? ` (${failure.reason})` : ''}`, { closeCode: code });
+      if (code == 4401) return close('reauth', 'UNAUTHORIZED');
+      if (code == 1008 || code == 4403) return close('fatal', 'FORBIDDEN');
+      // 4400–4499 are fatal. 1000 not asked by us, 1001, 1006, 1009, 1011–1013, other 4xxx —
+      // and, beyond the table, every other code: the connection survives whatever it can survive.
+      return close(code >= 4400 && code <= 4499 ? 'fatal' : 'retry', 'WS_CLOSE');
     }
   }
 }
