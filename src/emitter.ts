@@ -4,14 +4,14 @@
  * isolate listeners).
  */
 import mitt from 'mitt';
-import type { Emitter as Mitt, Handler } from 'mitt';
 import type { InboundMessage } from './types';
 
 type AnyHandler = (data: unknown, meta: InboundMessage) => void;
+/** What mitt holds for one `on`: the guarded call, tagged with the app's handler for `off`. */
+type Wrapper = ((message: InboundMessage) => void) & { h: AnyHandler };
 
 // mitt reserves '*' for its wildcard; a server event of that name is an ordinary event here.
-const STAR = '\u0000*';
-const key = (event: string): string => (event === '*' ? STAR : event);
+const key = (event: string): string => (event == '*' ? '\0*' : event);
 
 /** Typed registry of event handlers and all-message handlers. */
 export interface EventEmitter {
@@ -26,59 +26,44 @@ export interface EventEmitter {
  * @param report - receives what a handler threw; it must not throw itself.
  */
 export function createEmitter(report: (cause: unknown, event: string) => void): EventEmitter {
-  const bus: Mitt<Record<string, InboundMessage>> = mitt();
-  // off(handler) must find the wrapper that mitt holds; one handler may be registered twice.
-  const wrappers = new Map<string, Map<AnyHandler, Handler<InboundMessage>[]>>();
+  const bus = mitt<Record<string, InboundMessage>>();
+  // A Set would fold a handler registered twice into one, so it holds one entry per registration.
   const all = new Set<(message: InboundMessage) => void>();
-
-  const forget = (event: string, handler: AnyHandler, wrapper: Handler<InboundMessage>): void => {
-    const list = wrappers.get(event)?.get(handler);
-    const index = list ? list.indexOf(wrapper) : -1;
-    if (index < 0) return;
-    list!.splice(index, 1);
-    if (list!.length === 0) wrappers.get(event)!.delete(handler);
-    bus.off(event, wrapper);
+  const guard = (call: () => void, event: string): void => {
+    try {
+      call();
+    } catch (cause) {
+      report(cause, event);
+    }
   };
 
   return {
-    on(name, handler, once = false) {
+    on(name, h, once) {
       const event = key(name);
-      const wrapper: Handler<InboundMessage> = (message) => {
-        if (once) forget(event, handler, wrapper);
-        try {
-          handler(message.data, message);
-        } catch (cause) {
-          report(cause, event);
-        }
-      };
-      let byHandler = wrappers.get(event);
-      if (!byHandler) wrappers.set(event, (byHandler = new Map()));
-      const list = byHandler.get(handler);
-      if (list) list.push(wrapper);
-      else byHandler.set(handler, [wrapper]);
+      const wrapper = ((message: InboundMessage) => {
+        if (once) dispose();
+        guard(() => h(message.data, message), name);
+      }) as Wrapper;
+      wrapper.h = h;
+      // mitt's off() of a handler it no longer holds does nothing, so disposing twice is harmless.
+      const dispose = (): void => bus.off(event, wrapper);
       bus.on(event, wrapper);
-      return () => forget(event, handler, wrapper);
+      return dispose;
     },
     off(name, handler) {
       const event = key(name);
-      const list = wrappers.get(event)?.get(handler);
-      if (list) for (const wrapper of [...list]) forget(event, handler, wrapper);
+      const list = bus.all.get(event) as Wrapper[] | undefined;
+      // mitt emits from a copy of the list, so replacing it during an emit is safe.
+      if (list) bus.all.set(event, list.filter((wrapper) => wrapper.h != handler));
     },
     onMessage(handler) {
-      // A Set would fold a handler registered twice into one; wrap so each registration counts.
       const entry = (message: InboundMessage): void => handler(message);
       all.add(entry);
       return () => void all.delete(entry);
     },
     emit(message) {
       bus.emit(key(message.event), message);
-      for (const handler of all) {
-        try {
-          handler(message);
-        } catch (cause) {
-          report(cause, message.event);
-        }
-      }
+      for (const handler of all) guard(() => handler(message), message.event);
     },
   };
 }

@@ -92,6 +92,17 @@ describe('createEmitter', () => {
     expect(chat).toHaveBeenCalledTimes(1);
   });
 
+  it('a throwing handler of the * event is reported under its own name', () => {
+    const report = vi.fn();
+    const e = createEmitter(report);
+    const boom = new Error('boom');
+    e.on('*', () => {
+      throw boom;
+    });
+    e.emit(msg('*'));
+    expect(report).toHaveBeenCalledWith(boom, '*');
+  });
+
   it('onMessage runs after the event handlers, for every event, and its disposer works', () => {
     const e = createEmitter(() => {});
     const order: string[] = [];
