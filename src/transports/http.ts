@@ -127,8 +127,9 @@ export function createEventStreamTransport(name: 'sse' | 'poll', ctx: TransportC
         const write = createEventStreamDecoder(out);
         reader = response.body?.getReader();
         for (;;) {
+          // close() and the poll timeout cancel the reader, which ends this loop; a chunk read
+          // meanwhile is dropped by the guard.
           const chunk = await reader?.read();
-          if (out.done) return;
           if (!chunk || chunk.done) break;
           write(chunk.value);
         }
@@ -148,7 +149,7 @@ export function createEventStreamTransport(name: 'sse' | 'poll', ctx: TransportC
   return {
     name,
     async send(batch) {
-      if (sendUrl === false) throw new SurewireError('SEND_REJECTED', 'Sending is off: endpoints.send is false');
+      if (sendUrl === false) throw new SurewireError('SEND_REJECTED', 'endpoints.send is false');
       if (closed) throw new SurewireError('SEND_FAILED', 'Transport closed');
       if (!batch.length) return;
       const [url, body, fetch] = serialise(batch, (messages) => [buildUrl(sendUrl), JSON.stringify(messages), platform(ctx, 'fetch')] as const);

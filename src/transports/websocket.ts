@@ -97,8 +97,9 @@ export const createWebSocketTransport: TransportFactory = (ctx, listener) => {
           const strings = mids.filter((mid): mid is string => typeof mid == 'string');
           if (strings.length) out.ack(strings);
         } else if (type === undefined) out.bad(member === value ? raw : JSON.stringify(member), new Error('not an event or control object'));
-        // Unknown control frames are ignored, so that servers can add new ones.
-        if (out.done) return;
+        // Unknown control frames are ignored, so that servers can add new ones. A listener that
+        // closed the transport meanwhile hears nothing more (the guard) and no pong goes out
+        // (the socket is released).
       }
       if (batch.length) out.events(batch);
     };
