@@ -75,14 +75,15 @@ export class SurewireError extends Error {
     super(message);
     this.code = code;
     this.fatal = init.fatal ?? false;
-    if (init.cause !== undefined) Object.defineProperty(this, 'cause', { value: init.cause, enumerable: false, writable: true, configurable: true });
-    if (init.status !== undefined) this.status = init.status;
-    if (init.closeCode !== undefined) this.closeCode = init.closeCode;
-    if (init.raw !== undefined) this.raw = init.raw;
+    // Like the standard `cause`: own, writable, configurable and (by default) not enumerable.
+    if (init.cause !== undefined) Object.defineProperty(this, 'cause', { value: init.cause, writable: true, configurable: true });
+    // Only the facts this error has become own properties.
+    for (const key of ['status', 'closeCode', 'raw'] as const) if (init[key] !== undefined) (this as SurewireErrorInit)[key] = init[key] as never;
   }
 }
 
 /** True for a {@link SurewireError}, including one made in another realm. */
 export function isSurewireError(value: unknown): value is SurewireError {
-  return value instanceof SurewireError || (typeof value === 'object' && value !== null && (value as { name?: unknown }).name === 'SurewireError' && typeof (value as { code?: unknown }).code === 'string');
+  const other = value as Partial<SurewireError> | null;
+  return value instanceof SurewireError || (typeof other == 'object' && other?.name == 'SurewireError' && typeof other.code == 'string');
 }
