@@ -38,7 +38,7 @@ export function computeDelay(attempt: number, config: BackoffConfig, random: () 
     return Math.min(maxDelay, initialDelay + random() * (upper - initialDelay));
   }
   const exponent = Math.min(Math.max(0, attempt), MAX_EXPONENT);
-  const cap = Math.min(maxDelay, initialDelay * Math.pow(factor, exponent));
+  const cap = Math.min(maxDelay, initialDelay * factor ** exponent);
   if (jitter === 'none') return cap;
   if (jitter === 'equal') return cap / 2 + random() * (cap / 2);
   return random() * cap;
@@ -49,11 +49,9 @@ export function computeDelay(attempt: number, config: BackoffConfig, random: () 
  * Returns `undefined` for anything else, so a garbled header never stalls reconnects.
  */
 export function parseRetryAfter(value: string | null | undefined, now: number = Date.now()): number | undefined {
-  if (value == null) return undefined;
-  const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const text = (value ?? '').trim();
+  if (/^\d+$/.test(text)) return +text * 1000;
   // [RFC 9110 §10.2.3] Retry-After = HTTP-date / delay-seconds
   const date = Date.parse(text);
-  if (Number.isNaN(date) || !/[a-z]/i.test(text)) return undefined;
-  return Math.max(0, date - now);
+  return isNaN(date) || !/[a-z]/i.test(text) ? undefined : Math.max(0, date - now);
 }

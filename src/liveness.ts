@@ -29,18 +29,16 @@ export function createLivenessMonitor(timeout: number, onDead: () => void, now: 
   const check = (): void => {
     if (stopped) return;
     const idle = now() - last;
+    // clearTimeout(undefined) does nothing.
+    clearTimeout(timer);
     if (idle >= timeout) {
       stop();
       onDead();
-      return;
-    }
-    if (timer !== undefined) clearTimeout(timer);
-    timer = setTimeout(check, timeout - idle);
+    } else timer = setTimeout(check, timeout - idle);
   };
   const stop = (): void => {
     stopped = true;
-    if (timer !== undefined) clearTimeout(timer);
-    timer = undefined;
+    clearTimeout(timer);
   };
   check();
 
