@@ -71,8 +71,8 @@ export function createEventStreamDecoder(out: GuardedListener): (chunk: Uint8Arr
  */
 export function toHello(value: Record<string, unknown>, blockId: string | undefined): Hello {
   const hello: Hello & Record<string, unknown> = {};
-  const { heartbeat } = value;
-  if (typeof heartbeat == 'number' && heartbeat >= 0 && heartbeat < Infinity) hello.heartbeat = heartbeat;
+  const heartbeat = value.heartbeat as number;
+  if (Number.isFinite(heartbeat) && heartbeat >= 0) hello.heartbeat = heartbeat;
   for (const flag of ['resumed', 'ack']) if (typeof value[flag] == 'boolean') hello[flag] = value[flag];
   const id = blockId ?? idOf(value.id);
   if (id !== undefined) hello.id = id;
@@ -81,5 +81,5 @@ export function toHello(value: Record<string, unknown>, blockId: string | undefi
 
 /** An id from JSON: a non-empty string, or a finite number as its decimal string. */
 export function idOf(value: unknown): string | undefined {
-  return typeof value == 'string' ? value || undefined : typeof value == 'number' && isFinite(value) ? String(value) : undefined;
+  return typeof value == 'string' ? value || undefined : Number.isFinite(value) ? String(value) : undefined;
 }

@@ -78,7 +78,8 @@ export const createWebSocketTransport: TransportFactory = (ctx, listener) => {
       // Not JSON: reported by parseJson (JSON is never undefined).
       if (value === undefined) return;
       let batch: WireEvent[] = [];
-      for (const member of Array.isArray(value) ? value : [value]) {
+      // An array frame is its members, in order.
+      for (const member of [value].flat()) {
         const event = toEvent(member);
         if (event) {
           batch.push(event);
