@@ -6,7 +6,7 @@ import { SurewireError } from '../errors';
 import type { WebSocketLike } from '../types';
 import { guardListener, isObject, noop, parseJson, platform, redact, serialise } from './common';
 import { idOf, toHello } from './event-stream';
-import type { TransportFactory, WireEvent } from './transport';
+import type { Failure, TransportFactory, WireEvent } from './transport';
 import { buildUrl } from './url';
 
 // readyState value; `WebSocketLike` does not promise the static constants.
@@ -54,10 +54,11 @@ export const createWebSocketTransport: TransportFactory = (ctx, listener) => {
     if (s.readyState <= OPEN) s.close(1000);
   };
 
-  const fail = (cause: unknown): void => {
+  const end = (failure: Failure): void => {
     release();
-    out.end({ kind: 'network', cause });
+    out.end(failure);
   };
+  const fail = (cause: unknown): void => end({ kind: 'network', cause });
 
   /** A control frame, when the socket is open; [spec] `send()` only throws while CONNECTING. */
   const sendControl = (type: string): void => {
@@ -108,12 +109,11 @@ export const createWebSocketTransport: TransportFactory = (ctx, listener) => {
       // [spec] after open a close event follows; report that one.
       if (!opened) fail(new Error('WebSocket error', { cause: redact((ev as { error?: unknown })?.error ?? ev, token) }));
     };
-    s.onclose = ({ code, reason }) => {
-      if (!opened) return fail(new Error(`WebSocket closed: ${code}`));
-      socket = undefined;
-      // The reason is the server's text: it may quote what it refused, the token included.
-      out.end({ kind: 'close', code, reason: redact(reason, token) as string });
-    };
+    s.onclose = ({ code, reason }) =>
+      opened
+        ? // The reason is the server's text: it may quote what it refused, the token included.
+          end({ kind: 'close', code, reason: redact(reason, token) as string })
+        : fail(new Error(`WebSocket closed: ${code}`));
   } catch (cause) {
     // No WebSocket, a bad URL, or a constructor that throws (SyntaxError, quoting the URL, token
     // included: redact). Reported after the factory has returned: the client may not hold the
