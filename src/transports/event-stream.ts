@@ -69,7 +69,7 @@ export function createEventStreamDecoder(out: GuardedListener): (chunk: Uint8Arr
  * The hello fields with the types the client relies on; anything else is left out. The `id` is
  * the block's `id:` line (DESIGN §3), or an `id` inside the JSON when the block has none.
  */
-export function toHello(value: Record<string, unknown>, blockId: string | undefined): Hello {
+export function toHello(value: Record<string, unknown>, blockId?: string): Hello {
   const hello: Hello & Record<string, unknown> = {};
   const heartbeat = value.heartbeat as number;
   if (Number.isFinite(heartbeat) && heartbeat >= 0) hello.heartbeat = heartbeat;

@@ -94,7 +94,7 @@ export const createWebSocketTransport: TransportFactory = (ctx, listener) => {
         // Answer pings at once: the peer measures its round trip with them.
         if (type == 'ping') sendControl('pong');
         else if (type == 'pong') out.pong();
-        else if (type == 'hello') out.hello(toHello(control, undefined));
+        else if (type == 'hello') out.hello(toHello(control));
         else if (type == 'ack' && Array.isArray(mids)) {
           const strings = mids.filter((mid): mid is string => typeof mid == 'string');
           if (strings.length) out.ack(strings);
