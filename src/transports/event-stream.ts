@@ -26,6 +26,9 @@ import type { Hello, WireEvent } from './transport';
  * The BOM is removed by `TextDecoder` (its default `ignoreBOM: false`), once, at the start of the
  * stream, as [spec] requires; a BOM split across chunks is handled by the streaming decoder.
  */
+/** Characters one unfinished line plus the data of one unfinished event may hold (16 Mi). */
+export const MAX_BUFFER = 1 << 24;
+
 export function createEventStreamDecoder(out: GuardedListener): (chunk: Uint8Array) => void {
   const decoder = new TextDecoder();
   let batch: WireEvent[] = [];
@@ -49,8 +52,15 @@ export function createEventStreamDecoder(out: GuardedListener): (chunk: Uint8Arr
       else if (value !== undefined) out.bad(data, new Error('hello is not a JSON object'));
     },
     // eventsource-parser only calls this for ASCII digits ([spec] "If the field value consists of
-    // only ASCII digits"); `retry: abc` goes to its onError, which we leave unset.
+    // only ASCII digits"); `retry: abc` and unknown fields go to onError, where they are ignored.
     onRetry: out.retry,
+    // A server that never ends a line or an event must not grow memory without bound: past the
+    // limit the stream fails like a network error (thrown out of feed() into the transport's
+    // read loop), and the client reconnects with backoff.
+    maxBufferSize: MAX_BUFFER,
+    onError(error) {
+      if (error.type == 'max-buffer-size-exceeded') throw error;
+    },
   });
 
   return (chunk) => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { MAX_BUFFER } from '../../src/transports/event-stream';
 import { createSseTransport } from '../../src/transports/sse';
 import type { WireEvent } from '../../src/transports/transport';
 import { context, eventStreamResponse, fakeFetch, hangingFetch, recorder } from './helpers';
@@ -69,6 +70,18 @@ describe('sse transport: parsing', () => {
     expect(rec.eventList()).toHaveLength(1);
     expect(rec.eventList()[0].data).toHaveLength(1024 * 1024);
     expect(rec.eventList()[0].id).toBe('big');
+  });
+
+  it('fails like a network error once an unfinished line outgrows MAX_BUFFER, instead of growing without bound', async () => {
+    const mib = 'x'.repeat(1024 * 1024);
+    const parts = ['data: a\n\n', 'data: '];
+    for (let i = 0; i * mib.length <= MAX_BUFFER; i++) parts.push(mib);
+    const rec = await stream(parts);
+    expect(rec.eventList()).toEqual([text('a')]);
+    const end = rec.calls.at(-1) as { type: string; failure: { kind: string; cause?: Error } };
+    expect(end.type).toBe('end');
+    expect(end.failure.kind).toBe('network');
+    expect(end.failure.cause?.message).toMatch(/max buffer size/);
   });
 
   it('ignores an id containing NUL, and never carries an id over to the next block', async () => {
