@@ -59,7 +59,7 @@ export interface ClientOptions {
   reconnect?: ReconnectOptions;
   /** Heartbeat settings, or `false` to never declare a connection dead. */
   heartbeat?: HeartbeatOptions | false;
-  /** ms a transport attempt may take to open before the next transport is tried. @defaultValue 5000 */
+  /** ms an attempt may take to open, waiting for `token` and `headers` included, before the next transport is tried. @defaultValue 5000 */
   openTimeout?: number;
   /** ms one HTTP request (a long-poll, or a send) may take before it counts as a network failure (a send is then retried with the same `mid`). @defaultValue 40000 */
   pollTimeout?: number;
