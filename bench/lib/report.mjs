@@ -263,7 +263,7 @@ export function report(R) {
     const rows = size.map((r) => [r.name, r.version, r.offers, fmtInt(r.min), fmtInt(r.gzip), fmtInt(r.brotli)]);
     const t = table(['bundle', 'version', 'transports', 'min (B)', 'min+gzip (B)', 'min+brotli (B)'], rows);
     md.push('## 5. Size', '');
-    md.push('Peers bundled for the browser with esbuild (bundle, minify, IIFE, platform browser, ES2020, legal comments dropped) from an entry that imports only what the pages use; surewire as shipped (`dist/surewire.min.js`, rollup + terser, every dependency inside) and through the same esbuild recipe. gzip level 9 and brotli quality 11 from `node:zlib`. `test/size/bundle-size.test.ts` fails `npm test` when `dist/surewire.min.js` passes 6 144 bytes min+gzip.', '');
+    md.push('Peers bundled for the browser with esbuild (bundle, minify, IIFE, platform browser, ES2020, legal comments dropped) from an entry that imports only what the pages use; surewire as shipped (`dist/surewire.min.js`, rollup + terser, every dependency inside) and through the same esbuild recipe. gzip level 9 and brotli quality 11 from `node:zlib`. `test/size/bundle-size.test.ts` fails `npm test` when `dist/surewire.min.js` grows past its guard (the current size plus a little room, not the 6 144-byte target).', '');
     md.push(t, '');
     if (mine) md.push(`Target: ≤ 6 144 B min+gzip and smaller than every peer that offers fallback (socket.io-client): **${fmtInt(mine.gzip)} B** ${mark(checks.size.ok)}.`, '');
     out.push('SIZE', t, '');
@@ -314,7 +314,7 @@ function limits(R, c) {
   }
   if (c.size && !c.size.ok) {
     const mine = R.size.find((r) => r.name.startsWith('surewire (dist'));
-    m.push(`Bundle ${fmtInt(mine.gzip)} B min+gzip (target ≤ 6 144 B): ${fmtInt(mine.gzip - 6144)} B over; \`npm test\` fails on it (test/size/bundle-size.test.ts).`);
+    m.push(`Bundle ${fmtInt(mine.gzip)} B min+gzip (target ≤ 6 144 B): ${fmtInt(mine.gzip - 6144)} B over. eventsource-parser alone is about 1.4 KB of it; \`npm test\` guards the size at today's figure so that it cannot grow silently (test/size/bundle-size.test.ts).`);
   }
   return m;
 }
