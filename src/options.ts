@@ -118,11 +118,11 @@ function must(ok: unknown, name: string, expected: string): void {
   if (!ok) throw new SurewireError('BAD_OPTIONS', `\`${name}\` must be ${expected}`, { fatal: true });
 }
 
-/** A number > 0 (≥ 0 with `zero`), or `fallback` when not given. */
-function num(name: string, value: number | undefined, fallback: number, zero?: boolean): number {
+/** A number > 0 (≥ `min` when given), or `fallback` when not given. */
+function num(name: string, value: number | undefined, fallback: number, min?: number): number {
   if (value === undefined) return fallback;
   // Comparisons with NaN are false, so NaN fails both tests.
-  must(typeof value == 'number' && (zero ? value >= 0 : value > 0), name, `a number >${zero ? '=' : ''} 0`);
+  must(typeof value == 'number' && (min === undefined ? value > 0 : value >= min), name, `a number ${min === undefined ? '> 0' : `>= ${min}`}`);
   return value;
 }
 
@@ -163,13 +163,11 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
   const initialDelay = num('reconnect.initialDelay', r.initialDelay, 1000);
   const reconnect: Required<ReconnectOptions> = {
     initialDelay,
-    maxDelay: Math.max(initialDelay, num('reconnect.maxDelay', r.maxDelay, 30000, true)),
-    factor: r.factor ?? 2,
+    maxDelay: Math.max(initialDelay, num('reconnect.maxDelay', r.maxDelay, 30000, 0)),
+    factor: num('reconnect.factor', r.factor, 2, 1),
     jitter,
-    maxAttempts: r.maxAttempts ?? Infinity,
+    maxAttempts: num('reconnect.maxAttempts', r.maxAttempts, Infinity, 0),
   };
-  must(reconnect.factor >= 1, 'reconnect.factor', '>= 1');
-  must(reconnect.maxAttempts >= 0, 'reconnect.maxAttempts', '>= 0');
 
   const hb = options.heartbeat;
   const heartbeat =
@@ -198,7 +196,7 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     withCredentials: options.withCredentials ?? false,
     lastEventId,
     decode,
-    maxQueue: num('maxQueue', options.maxQueue, 1000, true),
+    maxQueue: num('maxQueue', options.maxQueue, 1000, 0),
     autoConnect: options.autoConnect ?? true,
     WebSocket: options.WebSocket,
     fetch: options.fetch,
