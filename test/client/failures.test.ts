@@ -131,6 +131,22 @@ describe('token', () => {
     expect(r.client.status.state).toBe('open');
   });
 
+  it('one openTimeout per attempt: a slow token leaves the transport only the rest of it', async () => {
+    const { base } = uniqueBase();
+    const token = vi.fn(() => new Promise<string>((resolve) => setTimeout(() => resolve('slow'), 1500)));
+    const f = scriptedFetch(); // every request hangs
+    const r = setup({ url: base, transports: ['sse', 'poll'], fetch: f.fetch, token, openTimeout: 2000, reconnect: steady });
+    await advance(1500);
+    expect(f.of('sse')).toHaveLength(1);
+    await advance(490);
+    expect(f.of('poll')).toHaveLength(0);
+    await advance(10);
+    // 2000 ms after the attempt began, not 2000 ms after the token came: the next transport.
+    expect(r.codes()).toEqual(['OPEN_TIMEOUT']);
+    expect(f.of('sse')[0]!.init.signal?.aborted).toBe(true);
+    expect(r.client.status).toMatchObject({ state: 'connecting', transport: 'poll' });
+  });
+
   it('a token function that throws or rejects: TOKEN_FAILED, retried after backoff', async () => {
     const { base } = uniqueBase();
     const token = vi
