@@ -10,7 +10,7 @@
  * - `NOT_OFFERED`: HTTP 404, 405 or 501: the transport is not offered at that endpoint.
  * - `NO_TRANSPORT`: Every transport answered "not offered here" in one round: nothing can work.
  * - `WS_CLOSE`: The WebSocket closed with a code that is not more specifically named; see `closeCode`.
- * - `STREAM_ENDED`: The server ended an SSE stream or a poll answered with no usable body.
+ * - `STREAM_ENDED`: The server ended an SSE stream, or answered two polls in a row at once with no event (a poll must be held until there is one).
  * - `HEARTBEAT_TIMEOUT`: Nothing arrived for `heartbeat.timeout`: the connection was declared dead.
  * - `BAD_MESSAGE`: An inbound payload could not be decoded; see `raw`. The event was skipped.
  * - `HANDLER_ERROR`: A handler registered with `on`, `onMessage` or `onStatus` threw; see `cause`.

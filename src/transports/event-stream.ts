@@ -11,6 +11,7 @@ import type { Hello, WireEvent } from './transport';
  * Creates the feed of one stream (one SSE connection, one poll response): each chunk as it
  * arrived reports `activity()`, then the events it completed in ONE `events()` call (a hello or
  * a `retry` in between is reported in its place).
+ * Returns how many event blocks the stream has dispatched so far (hello included).
  *
  * There is nothing to do at the end of a stream: an event whose blank line never arrived is
  * dropped with the feed ([spec] "If the file ends in the middle of an event, before the final
@@ -29,10 +30,11 @@ import type { Hello, WireEvent } from './transport';
 /** Characters one unfinished line plus the data of one unfinished event may hold (16 Mi). */
 export const MAX_BUFFER = 1 << 24;
 
-export function createEventStreamDecoder(out: GuardedListener): (chunk: Uint8Array) => void {
+export function createEventStreamDecoder(out: GuardedListener): (chunk: Uint8Array) => number {
   const decoder = new TextDecoder();
   let batch: WireEvent[] = [];
   let skipLF = false;
+  let dispatched = 0;
 
   const flush = (): void => {
     if (batch.length) out.events(batch);
@@ -41,6 +43,7 @@ export function createEventStreamDecoder(out: GuardedListener): (chunk: Uint8Arr
 
   const parser = createParser({
     onEvent({ id, event, data }) {
+      dispatched++;
       // [surewire] The id is the block's own `id:` line (eventsource-parser resets it after every
       // block, unlike WHATWG's carried-over lastEventId); an empty `id:` is treated as no id, since
       // "" cannot be a cursor and would make the client's dedupe drop every such event.
@@ -62,16 +65,21 @@ export function createEventStreamDecoder(out: GuardedListener): (chunk: Uint8Arr
       if (error.type == 'max-buffer-size-exceeded') throw error;
     },
   });
+  // eventsource-parser 3 takes the characters "ï»¿" (the BOM's bytes read as Latin-1) off the
+  // start of the first text it is fed, where [spec] they are part of a field name. TextDecoder
+  // has already removed the real BOM: a comment line uses that first-text check up.
+  parser.feed(':\n');
 
   return (chunk) => {
     out.activity();
     let text = decoder.decode(chunk, { stream: true });
     // An empty text (part of a UTF-8 sequence) must not forget a pending CR.
-    if (!text) return;
+    if (!text) return dispatched;
     if (skipLF && text[0] == '\n') text = text.slice(1);
     skipLF = text.endsWith('\r');
     parser.feed(text.replace(/\r\n?/g, '\n'));
     flush();
+    return dispatched;
   };
 }
 

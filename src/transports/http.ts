@@ -20,6 +20,9 @@ function timeout(ctx: TransportContext, fn: () => void): ReturnType<typeof setTi
   return ms > 0 && ms < Infinity ? setTimeout(fn, Math.min(ms, 2_147_483_647)) : undefined;
 }
 
+/** ms under which an empty poll answer counts as "at once" (see the poll loop). */
+const QUICK_POLL = 100;
+
 /** The request options every surewire HTTP request shares; our headers (`own`) win over the user's. */
 function request(ctx: TransportContext, own: Record<string, string>, signal: AbortSignal, body?: string): RequestInitLike {
   if (ctx.token) own.Authorization = `Bearer ${ctx.token}`;
@@ -99,6 +102,7 @@ export function createEventStreamTransport(name: 'sse' | 'poll', ctx: TransportC
 
   const run = async (): Promise<void> => {
     let opened = false;
+    let quickEmpty = 0;
     try {
       // Report nothing before the factory has returned.
       await undefined;
@@ -108,6 +112,7 @@ export function createEventStreamTransport(name: 'sse' | 'poll', ctx: TransportC
         const own: Record<string, string> = { Accept: 'text/event-stream' };
         if (cursor !== undefined) own['Last-Event-ID'] = cursor;
         controller = new AbortController();
+        const started = Date.now();
         if (poll) {
           timer = timeout(ctx, () => {
             out.end({ kind: 'network', cause: new Error('poll timed out') });
@@ -121,20 +126,27 @@ export function createEventStreamTransport(name: 'sse' | 'poll', ctx: TransportC
           if (failure) out.end(failure);
           return;
         }
+        // The reader first: a close() from the listener's open() must find it to cancel it.
+        reader = response.body?.getReader();
         if (!opened) out.open();
         opened = true;
         if (poll) out.activity();
         const write = createEventStreamDecoder(out);
-        reader = response.body?.getReader();
+        let dispatched = 0;
         for (;;) {
           // close() and the poll timeout cancel the reader, which ends this loop; a chunk read
           // meanwhile is dropped by the guard.
           const chunk = await reader?.read();
           if (!chunk || chunk.done) break;
-          write(chunk.value);
+          dispatched = write(chunk.value);
         }
         clearTimeout(timer);
-      } while (poll);
+        // DESIGN §3 holds an empty poll for the server's poll timeout. A server that answers
+        // every poll at once with nothing (or a proxy replaying such an answer) would make this
+        // loop spin: the second quick empty answer in a row ends the stream, and the client's
+        // backoff paces the polls. One alone is how a hub announces a gap or a restart.
+        if (poll) quickEmpty = dispatched || Date.now() - started >= QUICK_POLL ? 0 : quickEmpty + 1;
+      } while (poll && quickEmpty < 2);
       out.end({ kind: 'ended' });
     } catch (cause) {
       // After close(), the abort surfaces here as an AbortError: the guard drops it.

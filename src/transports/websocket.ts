@@ -107,7 +107,9 @@ export const createWebSocketTransport: TransportFactory = (ctx, listener) => {
     };
     s.onerror = (ev) => {
       // [spec] after open a close event follows; report that one.
-      if (!opened) fail(new Error('WebSocket error', { cause: redact((ev as { error?: unknown })?.error ?? ev, token) }));
+      // Never the event itself as the cause: its `target.url` carries the token. `ws` puts the
+      // platform error on it; browsers tell nothing more than "error".
+      if (!opened) fail(new Error('WebSocket error', { cause: redact((ev as { error?: unknown })?.error, token) }));
     };
     s.onclose = ({ code, reason }) =>
       opened

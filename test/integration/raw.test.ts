@@ -10,6 +10,7 @@ import { afterAll, afterEach, describe, expect, it, onTestFinished } from 'vites
 import { WebSocketServer } from 'ws';
 import { createClient, type Client } from '../../src/client';
 import { createHub, type Hub } from '../../src/server/index';
+import type { SurewireError } from '../../src/errors';
 import type { ClientOptions } from '../../src/options';
 import { WebSocket, collect, startServer, trackClientTimers, untilStatus, type TestServer } from './helpers';
 
@@ -182,6 +183,27 @@ describe('the wire', () => {
     const got = collect(c);
     await got.until(2);
     expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(550);
+  });
+});
+
+describe('a server that breaks the protocol', () => {
+  it('poll: answers every poll at once with nothing; the client paces its polls with backoff instead of spinning', async () => {
+    let polls = 0;
+    const s = await server((_req, res) => {
+      polls++;
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end();
+    });
+    const c = client({ url: `${s.origin}/rt`, transports: ['poll'], reconnect: { initialDelay: 200, maxDelay: 200, jitter: 'none' } });
+    const ended = await new Promise<SurewireError[]>((resolve) => {
+      const errors: SurewireError[] = [];
+      c.onError((e) => errors.push(e) === 2 && resolve(errors));
+    });
+    expect(ended.map((e) => e.code)).toEqual(['STREAM_ENDED', 'STREAM_ENDED']);
+    // Two quick empty answers end a round; a loaded machine may make one slower than "at once".
+    expect(polls).toBeGreaterThanOrEqual(4);
+    expect(polls).toBeLessThan(12);
+    expect(c.status).toMatchObject({ state: 'reconnecting', attempt: 2 });
   });
 });
 

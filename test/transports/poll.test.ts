@@ -12,18 +12,57 @@ afterEach(() => {
 describe('poll transport', () => {
   it('opens on the first good response, reports activity for every response (empty ones too), and polls again at once', async () => {
     const rec = recorder();
+    // Empty answers one at a time: two quick ones in a row end the loop (next test).
     const fetch = fakeFetch(
       () => eventStreamResponse(['id: 1\ndata: a\n\n']),
       () => eventStreamResponse([]),
-      () => eventStreamResponse([': keepalive\n\n']),
       () => eventStreamResponse(['id: 2\ndata: b\n\nid: 3\ndata: c\n\n']),
+      () => eventStreamResponse([': keepalive\n\n']),
       () => new Response(null, { status: 204 }),
     );
     createPollTransport(context({ fetch }), rec);
     expect(await rec.ended).toEqual({ kind: 'no-content' });
-    expect(rec.types()).toEqual(['open', 'activity', 'activity', 'events', 'activity', 'activity', 'activity', 'activity', 'activity', 'events', 'end']);
+    expect(rec.types()).toEqual(['open', 'activity', 'activity', 'events', 'activity', 'activity', 'activity', 'events', 'activity', 'activity', 'end']);
     expect(rec.batches()).toEqual([[text('a', 'message', '1')], [text('b', 'message', '2'), text('c', 'message', '3')]]);
     expect(fetch.calls).toHaveLength(5);
+  });
+
+  it('ends like a stream that ended on the second empty answer in a row that came at once (a server that never holds a poll)', async () => {
+    const rec = recorder();
+    const fetch = fakeFetch(
+      () => eventStreamResponse(['id: 1\ndata: a\n\n']),
+      () => eventStreamResponse([': keepalive\n\n']),
+      () => eventStreamResponse([]),
+      () => new Response(null, { status: 204 }),
+    );
+    createPollTransport(context({ fetch }), rec);
+    expect(await rec.ended).toEqual({ kind: 'ended' });
+    expect(fetch.calls).toHaveLength(3);
+    expect(rec.eventList()).toEqual([text('a', 'message', '1')]);
+  });
+
+  it('polls again at once after empty answers that were held, and after a quick empty answer followed by a hello', async () => {
+    // Date only: the transport measures how long an answer took; the clock moves while a poll is "held".
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const rec = recorder();
+    const held = (chunks: string[]) => () => {
+      vi.setSystemTime(Date.now() + 25_000);
+      return eventStreamResponse(chunks);
+    };
+    const fetch = fakeFetch(
+      held([]),
+      held([': comment only\n\n']),
+      held([]),
+      // A hub behind the history answers at once with nothing, then the next poll with its hello.
+      () => eventStreamResponse([]),
+      () => eventStreamResponse(['event: surewire:hello\nid: 9\ndata: {"resumed":false}\n\n']),
+      () => eventStreamResponse([]),
+      () => new Response(null, { status: 204 }),
+    );
+    createPollTransport(context({ fetch }), rec);
+    expect(await rec.ended).toEqual({ kind: 'no-content' });
+    expect(fetch.calls).toHaveLength(7);
+    expect(rec.types().filter((t) => t === 'hello')).toHaveLength(1);
   });
 
   it('reads the cursor before each poll, after the listener handled the previous batch', async () => {
