@@ -74,28 +74,43 @@ export function createClient<In extends object = EventMap, Out extends object = 
   const errorListeners = new Set<(error: SurewireError) => void>();
   const cursor = createResumeCursor(opts.lastEventId);
   let status: Status = Object.freeze({ state: 'idle', transport: null, attempt: 0, lastEventId: opts.lastEventId });
+  const snapshots: Status[] = []; // the one being handed to status handlers, then those queued behind it
 
-  /** Calls every listener; one that throws is reported and never stops the others. */
-  const each = <T>(listeners: Set<(value: T) => void>, value: T, thrown: (cause: unknown) => void): void => {
-    for (const listener of listeners) {
-      try {
-        listener(value);
-      } catch (cause) {
-        thrown(cause);
-      }
-    }
-  };
   const report = (error: SurewireError): void => {
     log?.(`error ${error.code}: ${error.message}`);
-    // An onError handler has nowhere left to report to; don't let it break the client.
-    each(errorListeners, error, (cause) => console.error('[surewire] onError handler threw', cause));
+    for (const listener of errorListeners) {
+      try {
+        listener(error);
+      } catch (cause) {
+        // An onError handler has nowhere left to report to; don't let it break the client.
+        console.error('[surewire] onError handler threw', cause);
+      }
+    }
   };
   const handlerError = (cause: unknown, event: string): void => report(new SurewireError('HANDLER_ERROR', `A "${event}" handler threw`, { cause }));
 
   const setStatus = (patch: Partial<Status>): void => {
     let changed = false;
     for (const key in patch) if (patch[key as keyof Status] !== status[key as keyof Status]) changed = true;
-    if (changed) each(statusListeners, (status = Object.freeze({ ...status, ...patch })), (cause) => handlerError(cause, 'status'));
+    if (!changed) return;
+    snapshots.push((status = Object.freeze({ ...status, ...patch })));
+    // A handler that changes the status again (close() on 'open') queues the newer snapshot
+    // behind this one: every handler sees every snapshot, in order, never an older after a newer.
+    if (snapshots.length > 1) return;
+    try {
+      for (let snapshot; (snapshot = snapshots[0]); snapshots.shift()) {
+        for (const listener of statusListeners) {
+          try {
+            listener(snapshot);
+          } catch (cause) {
+            handlerError(cause, 'status');
+          }
+        }
+      }
+    } finally {
+      // Only a throwing `debug` logger gets here early: the next change must still be handed out.
+      snapshots.length = 0;
+    }
   };
 
   const emitter = createEmitter(handlerError);
@@ -200,11 +215,14 @@ export function createClient<In extends object = EventMap, Out extends object = 
     } catch (cause) {
       return tokenFailed(cause);
     }
-    const go = ([t, h]: [string | null | undefined, Record<string, string> | undefined]): void => {
+    type Settled = [string | null | undefined, Record<string, string> | undefined];
+    const go = ([t, h]: Settled): void => {
       if (id === attemptId) open(id, name, openTimer, t ?? undefined, h ?? {});
     };
-    if (token instanceof Promise || headers instanceof Promise) Promise.all([token, headers]).then(go, tokenFailed);
-    else go([token, headers]);
+    // Any thenable (a promise of another realm, or a library's), not only this realm's Promise.
+    const pending = (value: unknown): boolean => typeof (value as PromiseLike<unknown> | undefined)?.then == 'function';
+    if (pending(token) || pending(headers)) Promise.all([token, headers]).then(go, tokenFailed);
+    else go([token, headers] as Settled);
   };
 
   const open = (id: number, name: TransportName, openTimer: Timer, token: string | undefined, headers: Record<string, string>): void => {
@@ -218,6 +236,8 @@ export function createClient<In extends object = EventMap, Out extends object = 
       open() {
         if (opened) return;
         opened = everOpened = true;
+        // A transport of this round works here: a later 404 is not "nothing is offered".
+        roundAllNotOffered = false;
         clearTimeout(openTimer);
         preferred = name;
         log?.(`attempt ${id}: ${name} open`);
@@ -234,11 +254,6 @@ export function createClient<In extends object = EventMap, Out extends object = 
             release.push(() => clearInterval(interval));
           }
         }
-        const stable = setTimeout(() => {
-          resetBackoff();
-          setStatus({ attempt: 0 });
-        }, STABLE_AFTER);
-        release.push(() => clearTimeout(stable));
         queue.attach(transport);
       },
       activity() {
@@ -246,9 +261,16 @@ export function createClient<In extends object = EventMap, Out extends object = 
         // hours later must be refreshed again, not end the client. "Open" is counted from the
         // first inbound byte: a server that accepts the upgrade and closes 4401 at once has not
         // let us in, and resetting on the bare open would loop reauth → 4401 without end.
+        // The same goes for the 5 s of stability (DESIGN §4): a connection behind a buffering
+        // proxy opens and never talks, and must not reset the attempt count every round.
         if (!gotByte) {
           reauthUsed = false;
           demoted.delete(name);
+          const stable = setTimeout(() => {
+            resetBackoff();
+            setStatus({ attempt: 0 });
+          }, STABLE_AFTER);
+          release.push(() => clearTimeout(stable));
         }
         gotByte = true;
         liveness?.touch();
@@ -445,9 +467,11 @@ export function createClient<In extends object = EventMap, Out extends object = 
       resetBackoff();
       reauthUsed = false;
       releaseGlobals = listenGlobally();
+      const gen = attemptId;
       setStatus({ state: 'connecting', transport: null, attempt: 0, error: undefined });
-      // A status handler may have closed it again (`status` was reassigned by setStatus).
-      if ((status as Status).state === 'connecting') startRound(preferred);
+      // A status handler may have closed it, or closed it and connected again (which started
+      // its own round): either way this call has nothing left to start.
+      if (gen === attemptId) startRound(preferred);
     },
     close() {
       if (status.state === 'closed') return;

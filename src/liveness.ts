@@ -34,7 +34,7 @@ export function createLivenessMonitor(timeout: number, onDead: () => void, now: 
     if (idle >= timeout) {
       stop();
       onDead();
-    } else timer = setTimeout(check, timeout - idle);
+    } else timer = setTimeout(check, Math.min(timeout - idle, 2_147_483_647)); // beyond it, setTimeout fires at once (a hello may announce any heartbeat)
   };
   const stop = (): void => {
     stopped = true;

@@ -194,7 +194,8 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     token: options.token,
     headers: options.headers,
     withCredentials: options.withCredentials ?? false,
-    lastEventId,
+    // '' cannot be a cursor (an empty `id:` is no id): it would stop a hello's id from becoming one.
+    lastEventId: lastEventId || undefined,
     decode,
     maxQueue: num('maxQueue', options.maxQueue, 1000, 0),
     autoConnect: options.autoConnect ?? true,

@@ -54,7 +54,10 @@ export function createSendQueue(config: SendQueueConfig): SendQueue {
   const unacked = new Map<string, OutboundMessage>();
   let transport: Transport | undefined;
   let ackMode: AckMode = 'unknown';
-  let inFlight = false;
+  // The batch handed to the transport and not settled yet; clear() leaves it to its outcome.
+  let sending: Pending[] | undefined;
+  let cleared = 0; // bumped by clear()
+  let clearedWith: SurewireError | undefined;
   let failures = 0;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -69,17 +72,23 @@ export function createSendQueue(config: SendQueueConfig): SendQueue {
   };
 
   const flush = async (): Promise<void> => {
-    while (transport && !inFlight && !retryTimer && pending.length) {
+    while (transport && !sending && !retryTimer && pending.length) {
       const current = transport;
-      const batch = pending.slice(0, MAX_BATCH);
+      const batch = (sending = pending.slice(0, MAX_BATCH));
+      const generation = cleared;
       let error: SurewireError | undefined;
-      inFlight = true;
       try {
         await current.send(batch.map((p) => p.message));
       } catch (cause) {
         error = isSurewireError(cause) ? cause : new SurewireError('SEND_FAILED', 'Send failed; will retry', { cause });
       }
-      inFlight = false;
+      sending = undefined;
+      if (generation != cleared) {
+        // close() came while the batch was in flight: a batch that was handed over is sent
+        // (WebSocket: "send 'leave', then close"); one that was not is not retried any more.
+        for (const p of batch) error ? p.reject(clearedWith!) : p.resolve();
+        continue;
+      }
       // Only SEND_FAILED may succeed later; SEND_REJECTED, BAD_OPTIONS (unserialisable data)… never will.
       if (error?.code === 'SEND_FAILED') {
         // Retryable: keep the batch at the front, same mids, and try again after a delay (a new
@@ -114,7 +123,16 @@ export function createSendQueue(config: SendQueueConfig): SendQueue {
       return pending.length;
     },
     push(event, data) {
-      return pending.length >= config.maxQueue
+      // Serialised once here, so that data JSON cannot carry fails its own send alone, not the
+      // batch it would have joined.
+      try {
+        JSON.stringify(data);
+      } catch (cause) {
+        return Promise.reject(new SurewireError('BAD_OPTIONS', `Cannot send: ${(cause as Error).message}`, { cause }));
+      }
+      // maxQueue bounds the sends that wait; one that a free transport takes at once never waits.
+      const waiting = pending.length - (sending?.length ?? 0);
+      return waiting >= config.maxQueue && !(transport && !sending && !retryTimer)
         ? Promise.reject(new SurewireError('QUEUE_FULL', `${config.maxQueue} sends waiting: raise maxQueue`))
         : new Promise<void>((resolve, reject) => {
             pending.push({ message: { event, data, mid: `${prefix}-${++counter}` }, resolve, reject });
@@ -123,11 +141,13 @@ export function createSendQueue(config: SendQueueConfig): SendQueue {
     },
     attach(next) {
       transport = next;
+      // Sent over the previous socket but never acknowledged: they go again, first, same mids —
+      // only when that server said it acknowledges. One that never said (no hello, no event) is
+      // a plain server, and a frame handed to its socket counts as sent (DESIGN §3).
+      if (ackMode == 'on') pending = [...unacked.values()].map((message): Pending => ({ message, resolve: noop, reject: noop })).concat(pending);
       ackMode = 'unknown';
       clearRetry();
       failures = 0;
-      // Sent over the previous socket but never acknowledged: they go again, first, same mids.
-      pending = [...unacked.values()].map((message): Pending => ({ message, resolve: noop, reject: noop })).concat(pending);
       unacked.clear();
       void flush();
     },
@@ -144,7 +164,9 @@ export function createSendQueue(config: SendQueueConfig): SendQueue {
     },
     clear(error) {
       clearRetry();
-      const dropped = pending;
+      cleared++;
+      clearedWith = error;
+      const dropped = pending.filter((p) => !sending?.includes(p));
       pending = [];
       unacked.clear();
       for (const p of dropped) p.reject(error);

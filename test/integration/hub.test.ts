@@ -96,3 +96,17 @@ describe.each(TRANSPORTS)('%s against the hub', (transport) => {
     expect(c.status.state).toBe('open');
   });
 });
+
+describe("lastEventId: '' (an empty value restored from storage)", () => {
+  it('poll: is no cursor — the hello id becomes one, the next poll is held, and a published event arrives', async () => {
+    let polls = 0;
+    const c = client({ transports: ['poll'], lastEventId: '', fetch: (url, init) => (polls++, fetch(url, init as RequestInit)) as never });
+    const got = collect(c);
+    await untilStatus(c, (s) => s.state === 'open' && s.lastEventId !== undefined && s.lastEventId !== '');
+    hub.publish('tick', { n: 1 });
+    await got.until(1);
+    expect(got.messages.map((m) => m.data)).toEqual([{ n: 1 }]);
+    // The hello poll, the held one the event answered, and the next held one: not a poll per hello.
+    expect(polls).toBeLessThan(6);
+  });
+});

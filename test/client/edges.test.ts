@@ -1,0 +1,349 @@
+// @vitest-environment jsdom
+/**
+ * Edge cases found by a review of the client against DESIGN.md, each a bug that this file showed
+ * failing before its fix: re-entrant close()/connect() from handlers, sends around close() and
+ * across reconnects, the queue limit, cursors, timers and the token. Public API only, on fake time.
+ */
+import { describe, expect, it, vi } from 'vitest';
+import type { Status } from '../../src/types';
+import { advance, block, flush, helloBlock, liveStream, scriptedFetch, sse, status, steady, trackedWebSocket, uniqueBase, useRigs } from './helpers';
+
+const { setup, server } = useRigs();
+
+/**
+ * DESIGN §3: a WebSocket send() resolves once the frame is handed to the open socket; §4: close()
+ * rejects *queued* sends with CLOSED. "Send 'leave', then close" on logout sends and resolves.
+ */
+describe('send() then close() on an open WebSocket', () => {
+  it('the frame reaches the server and send() resolves', async () => {
+    const { base, ws: url } = uniqueBase();
+    const s = server(url, (socket) => socket.send(JSON.stringify({ type: 'hello' })));
+    const r = setup({ url: base, WebSocket: trackedWebSocket().WebSocket });
+    await advance(10);
+    expect(r.client.status.state).toBe('open');
+    const sent = r.client.send('leave', { user: 'ann' });
+    r.client.close();
+    const outcome = await sent.then(
+      () => 'resolved',
+      (e: { code: string }) => `rejected ${e.code}`,
+    );
+    await advance(10);
+    expect(s.messages()).toEqual([{ event: 'leave', data: { user: 'ann' }, mid: expect.any(String) }]); // it WAS handed over
+    expect(outcome).toBe('resolved');
+  });
+});
+
+/**
+ * One onStatus handler changes the state (close() on 'open'): the handlers after it still get
+ * 'open' first, then 'closed' — never the older snapshot after the newer one.
+ */
+describe('onStatus handlers after one that changes the state', () => {
+  it('a later handler gets every snapshot in order, ending with the newest', async () => {
+    const { base, ws: url } = uniqueBase();
+    server(url, (socket) => socket.send(JSON.stringify({ type: 'hello' })));
+    const r = setup({ url: base, WebSocket: trackedWebSocket().WebSocket }, false);
+    r.client.onStatus((s) => {
+      if (s.state === 'open') r.client.close();
+    });
+    const seen: Status['state'][] = [];
+    r.client.onStatus((s) => seen.push(s.state));
+    r.client.connect();
+    await advance(10);
+    expect(r.client.status.state).toBe('closed');
+    expect(seen).toEqual(['connecting', 'connecting', 'open', 'closed']);
+  });
+});
+
+/**
+ * close() and then connect() from status handlers during connect() (a guard, then a supervisor
+ * that restarts): the nested connect() starts the only round; one client keeps one socket.
+ */
+describe('close() then connect() from status handlers during connect()', () => {
+  it('one client opens one socket', async () => {
+    const { base, ws: url } = uniqueBase();
+    const s = server(url, (socket) => socket.send(JSON.stringify({ type: 'hello' })));
+    const ws = trackedWebSocket();
+    const r = setup({ url: base, WebSocket: ws.WebSocket }, false);
+    let closedOnce = false;
+    let restarted = false;
+    r.client.onStatus((st) => {
+      if (st.state === 'connecting' && !closedOnce) {
+        closedOnce = true;
+        r.client.close(); // e.g. a guard that aborts the first connect
+      }
+    });
+    r.client.onStatus((st) => {
+      if (st.state === 'closed' && !restarted) {
+        restarted = true;
+        r.client.connect(); // e.g. an "always reconnect" supervisor
+      }
+    });
+    r.client.connect();
+    await advance(20);
+    expect(r.client.status.state).toBe('open');
+    // One broadcast of an id-less event reaches every connected socket of this client:
+    for (let i = 0; i < s.sockets.length; i++) s.send({ event: 'news', data: 'once' }, i);
+    await advance(10);
+    expect({ constructed: ws.urls.length, serverSockets: s.sockets.length, delivered: r.messages.length }).toEqual({ constructed: 1, serverSockets: 1, delivered: 1 });
+  });
+});
+
+/**
+ * DESIGN §4: a round in which every transport answered "not offered here" ends fatally. A round
+ * in which one opened is not such a round: SSE 404, poll working, then one 404 on a poll (a
+ * deploy, a proxy hiccup) backs off and goes on.
+ */
+describe('NO_TRANSPORT after a transport of the round opened', () => {
+  it('a 404 on a later poll is not "every transport not offered"', async () => {
+    const { base } = uniqueBase();
+    const f = scriptedFetch()
+      .on('sse', status(404))
+      .on('poll', sse(block({ id: '1', data: 1 })), sse(block({ id: '2', data: 2 })), status(404))
+      .otherwise('poll', () => liveStream())
+      .otherwise('sse', () => liveStream());
+    const r = setup({ url: base, transports: ['sse', 'poll'], fetch: f.fetch, reconnect: steady });
+    await flush();
+    await advance(10);
+    expect(r.messages.map((m) => m.data)).toEqual([1, 2]);
+    expect(r.client.status.error?.code).not.toBe('NO_TRANSPORT');
+    expect(r.client.status.state).not.toBe('closed');
+  });
+});
+
+/**
+ * DESIGN §4: a connection that opened but never delivered a byte counts as failed before open,
+ * so its silence does not count as 5 s of stability: behind a buffering proxy the attempt count
+ * grows and maxAttempts is reached.
+ */
+describe('a silent (buffering-proxy) connection and the 5 s stability reset', () => {
+  it('maxAttempts: 2 behind a proxy that buffers every SSE stream: the client should give up', async () => {
+    const { base } = uniqueBase();
+    // Every SSE request "opens" (200 text/event-stream) but no byte ever gets through.
+    const f = scriptedFetch().otherwise('sse', () => liveStream());
+    const r = setup({
+      url: base,
+      transports: ['sse'],
+      fetch: f.fetch,
+      heartbeat: { timeout: 10_000 },
+      reconnect: { jitter: 'none', initialDelay: 1000, maxDelay: 30_000, maxAttempts: 2 },
+    });
+    await flush();
+    // Each round: open, 10 s silence → dead (counts as failed before open), then backoff.
+    for (let i = 0; i < 10; i++) await advance(12_000);
+    const attempts = r.statuses.filter((s) => s.state === 'reconnecting').map((s) => s.attempt);
+    expect(r.client.status).toMatchObject({ state: 'closed', error: { code: 'MAX_ATTEMPTS' } });
+  });
+});
+
+/**
+ * `lastEventId: ''` (an empty value restored from storage) is no cursor, like an empty `id:`: the
+ * hello's id becomes the cursor, so nothing published after the connection began is lost.
+ */
+describe("lastEventId: '' (e.g. restored from storage)", () => {
+  it('the hello id becomes the cursor, as for a client without one', async () => {
+    const { base } = uniqueBase();
+    const f = scriptedFetch()
+      .on('poll', sse(helloBlock({ heartbeat: 15000 }, '40')))
+      .otherwise('poll', () => liveStream());
+    const r = setup({ url: base, transports: ['poll'], fetch: f.fetch, lastEventId: '' });
+    await flush();
+    const polls = f.of('poll');
+    expect(polls.length).toBeGreaterThanOrEqual(2);
+    expect({ second: polls[1]!.query.get('lastEventId'), status: r.client.status.lastEventId }).toEqual({ second: '40', status: '40' });
+  });
+});
+
+/**
+ * `token` may be an (async) function: any thenable it returns is awaited — a promise of another
+ * realm (an iframe), or a library's (Bluebird, a jQuery Deferred).
+ */
+describe('token function returning a thenable', () => {
+  it('the resolved string is sent, not the object', async () => {
+    const { base } = uniqueBase();
+    const f = scriptedFetch().otherwise('sse', () => liveStream());
+    const thenable = { then: (resolve: (t: string) => void) => resolve('tok-1') };
+    setup({ url: base, transports: ['sse'], fetch: f.fetch, token: (() => thenable) as never });
+    await flush();
+    expect(f.of('sse')[0]!.init.headers?.Authorization).toBe('Bearer tok-1');
+  });
+});
+
+/**
+ * A hello announcing a huge heartbeat (2h + 5000 past 2^31 - 1 ms, where setTimeout fires at
+ * once) must not turn the liveness monitor into a busy loop.
+ */
+describe('hello heartbeat beyond what setTimeout can hold', () => {
+  it('the liveness timer must not fire continuously', async () => {
+    const { base, ws: url } = uniqueBase();
+    server(url, (socket) => socket.send(JSON.stringify({ type: 'hello', heartbeat: 2_000_000_000 })));
+    const r = setup({ url: base, WebSocket: trackedWebSocket().WebSocket, heartbeat: { interval: 3_600_000 } });
+    await advance(10);
+    expect(r.client.status.state).toBe('open');
+    const spy = vi.spyOn(globalThis, 'setTimeout');
+    await advance(1000); // one quiet second
+    const rearmed = spy.mock.calls.length;
+    spy.mockRestore();
+    expect(rearmed).toBeLessThan(5);
+  });
+});
+
+/**
+ * DESIGN §3: "A server that sends no hello is fine", and a WebSocket send() is done once handed to
+ * the socket. Frames are kept for re-sending only when the server's hello said it acknowledges.
+ */
+describe('WebSocket sends to a server without hello', () => {
+  it('a send that resolved on connection 1 is not sent again on connections 2 and 3', async () => {
+    const { base, ws: url } = uniqueBase();
+    const s = server(url); // a plain server: no hello, answers nothing
+    const r = setup({ url: base, WebSocket: trackedWebSocket().WebSocket, reconnect: steady });
+    await advance(10);
+    expect(r.client.status.state).toBe('open');
+    await r.client.send('chat', 'only once');
+    await advance(10);
+    // the server says something harmless so that the first byte arrives (not a buffering proxy)
+    s.send({ type: 'ping' });
+    await advance(10);
+    s.close(1006);
+    await advance(1010);
+    await advance(10);
+    s.send({ type: 'ping' }, 1);
+    await advance(10);
+    s.close(1006, '', 1);
+    await advance(2010); // second backoff: 2000 ms
+    await advance(10);
+    expect(s.sockets.length).toBe(3);
+    const texts = (s.messages() as Array<{ data: string }>).map((m) => m.data);
+    expect(texts).toEqual(['only once']);
+  });
+});
+
+/**
+ * DESIGN §4: maxQueue bounds the sends held while not open; a send that an open transport takes
+ * at once, or that waits behind one in flight within the limit, is not refused.
+ */
+describe('maxQueue counts the sends that wait', () => {
+  it('maxQueue: 0 — a send on an open WebSocket goes out', async () => {
+    const { base, ws: url } = uniqueBase();
+    const s = server(url, (socket) => socket.send(JSON.stringify({ type: 'hello' })));
+    const r = setup({ url: base, WebSocket: trackedWebSocket().WebSocket, maxQueue: 0 });
+    await advance(10);
+    expect(r.client.status.state).toBe('open');
+    await expect(r.client.send('chat', 'hi')).resolves.toBeUndefined();
+    await advance(10);
+    expect(s.messages()).toHaveLength(1);
+  });
+
+  it('maxQueue: 1 — over SSE, a second send during an in-flight POST waits and goes; a third is refused', async () => {
+    const { base } = uniqueBase();
+    const stream = liveStream();
+    let answer!: (r: Response) => void;
+    const f = scriptedFetch()
+      .on('sse', stream)
+      .on('send', () => new Promise<Response>((res) => (answer = res)) as never)
+      .otherwise('send', status(204));
+    const r = setup({ url: base, transports: ['sse'], fetch: f.fetch, maxQueue: 1 });
+    await flush();
+    stream.push(': hi\n\n');
+    await flush();
+    expect(r.client.status.state).toBe('open');
+    const a = r.client.send('chat', 1);
+    await flush();
+    const b = r.client.send('chat', 2);
+    await expect(r.client.send('chat', 3)).rejects.toMatchObject({ code: 'QUEUE_FULL' });
+    answer(status(204));
+    await expect(a).resolves.toBeUndefined();
+    await expect(b).resolves.toBeUndefined();
+    expect(f.of('send').map((c) => JSON.parse(c.init.body as string).map((m: { data: number }) => m.data))).toEqual([[1], [2]]);
+  });
+});
+
+/**
+ * Sends queued while not open go out as one batch: one unserialisable message (a BigInt, a cycle)
+ * is refused alone with BAD_OPTIONS, and the valid ones beside it are sent.
+ */
+describe('an unserialisable send fails alone', () => {
+  it('WebSocket: a valid send queued before a BigInt one is sent', async () => {
+    const { base, ws: url } = uniqueBase();
+    const s = server(url, (socket) => socket.send(JSON.stringify({ type: 'hello' })));
+    const r = setup({ url: base, WebSocket: trackedWebSocket().WebSocket }, false);
+    const good = r.client.send('chat', 'valid').then(() => 'resolved', (e) => `rejected ${e.code}`);
+    const bad = r.client.send('chat', 10n as never).then(() => 'resolved', (e) => `rejected ${e.code}`);
+    r.client.connect();
+    await advance(10);
+    expect(await bad).toBe('rejected BAD_OPTIONS');
+    await advance(10);
+    expect({ good: await good, received: s.messages().length }).toEqual({ good: 'resolved', received: 1 });
+  });
+
+  it('SSE: the same over POST {send}', async () => {
+    const { base } = uniqueBase();
+    const stream = liveStream();
+    const f = scriptedFetch().on('sse', stream).otherwise('send', status(204));
+    const r = setup({ url: base, transports: ['sse'], fetch: f.fetch }, false);
+    const good = r.client.send('chat', 'valid').then(() => 'resolved', (e) => `rejected ${e.code}`);
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    r.client.send('chat', cyclic).catch(() => {});
+    r.client.connect();
+    await flush();
+    stream.push(': hi\n\n');
+    await flush();
+    expect({ good: await good, posts: f.of('send').length }).toEqual({ good: 'resolved', posts: 1 });
+  });
+});
+
+/**
+ * close() from an onStatus handler when the state becomes 'open' over SSE or poll cancels the
+ * response body, even with a fetch that does not tie the body to its abort signal.
+ */
+describe.each(['sse', 'poll'] as const)('%s: onStatus → close() when the state becomes open', (name) => {
+  it('the response body is cancelled (the connection is released)', async () => {
+    const { base } = uniqueBase();
+    const stream = liveStream();
+    const f = scriptedFetch().on(name, stream);
+    const r = setup({ url: base, transports: [name], fetch: f.fetch }, false);
+    r.client.onStatus((s) => {
+      if (s.state === 'open') r.client.close();
+    });
+    r.client.connect();
+    await flush();
+    expect(r.client.status.state).toBe('closed');
+    await flush();
+    expect(stream.cancelled).toBe(true);
+  });
+});
+
+/**
+ * A token never reaches an error: a WebSocket that fails before open in a browser fires a plain
+ * Event whose `target.url` holds `access_token`; it is not kept as a cause.
+ */
+/** Every string reachable from `root` through own and prototype-getter properties (depth-limited). */
+function strings(root: unknown, depth = 0, seen = new Set<unknown>()): string[] {
+  if (typeof root === 'string') return [root];
+  if (!root || typeof root !== 'object' || seen.has(root) || depth > 4) return [];
+  seen.add(root);
+  const out: string[] = [];
+  const keys = new Set<string>(Object.getOwnPropertyNames(root));
+  for (const k of ['cause', 'target', 'currentTarget', 'url', 'message']) keys.add(k);
+  for (const k of keys) {
+    let v: unknown;
+    try {
+      v = (root as Record<string, unknown>)[k];
+    } catch {
+      continue;
+    }
+    out.push(...strings(v, depth + 1, seen));
+  }
+  return out;
+}
+
+describe('WebSocket failure before open', () => {
+  it('the reported error does not carry the token anywhere', async () => {
+    const { base } = uniqueBase(); // no server: the upgrade fails with an error event
+    const r = setup({ url: base, transports: ['websocket'], WebSocket: trackedWebSocket().WebSocket, fetch: scriptedFetch().fetch, token: 's3cr3t-token' });
+    await advance(20);
+    const err = r.errors[0]!;
+    expect(err.code).toBe('NETWORK');
+    expect(strings(err).filter((s) => s.includes('s3cr3t-token'))).toEqual([]);
+  });
+});
