@@ -34,7 +34,8 @@ export interface Client<In extends object = EventMap, Out extends object = In> {
   /**
    * Sends an event to the server. Resolves once it is handed to the open transport (WebSocket)
    * or acknowledged with a 2xx (HTTP); waits in the queue while not open. Rejects with
-   * `QUEUE_FULL`, `SEND_REJECTED` or `CLOSED`.
+   * `QUEUE_FULL`, `SEND_REJECTED`, `CLOSED`, or at once with `BAD_OPTIONS` (no event name, or
+   * data that JSON cannot carry).
    */
   send<K extends keyof Out & string>(event: K, data: Out[K]): Promise<void>;
   /** Starts connecting (with `autoConnect: false`, or again after `close()`, from the same cursor). */

@@ -73,7 +73,7 @@ export interface ClientOptions {
   lastEventId?: string;
   /** `json` (strict), `text`, or a function of the raw data and the event name. @defaultValue 'json' */
   decode?: Decode;
-  /** Sends held while not open; beyond it `send()` rejects with `QUEUE_FULL`. @defaultValue 1000 */
+  /** Sends that may wait (while not open, or behind a batch in flight); beyond it `send()` rejects with `QUEUE_FULL`. @defaultValue 1000 */
   maxQueue?: number;
   /** Connect at once; with `false`, call `connect()`. @defaultValue true */
   autoConnect?: boolean;
