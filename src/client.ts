@@ -426,10 +426,18 @@ export function createClient<In extends object = EventMap, Out extends object = 
   const listenGlobally = (): (() => void) | undefined => {
     if (typeof window === 'undefined' || typeof window.addEventListener !== 'function') return undefined;
     const doc = typeof document === 'undefined' ? undefined : document;
+    // A connection (or attempt) that lived through `offline` is most likely dead: a network
+    // switch (Wi-Fi to cellular) drops sockets without a FIN, and the heartbeat would take
+    // `heartbeat.timeout` to notice. DESIGN §4: on `online`, reconnect at once.
+    let wentOffline = false;
+    const goneOffline = (): void => void (wentOffline = true);
     const online = (): void => {
+      const cut = wentOffline;
+      wentOffline = false;
       // `online` skips our own backoff, not a server's Retry-After: the server knows its load.
-      if (waitingForOnline || (retryTimer !== undefined && Date.now() >= retryNotBefore)) {
+      if (retryTimer !== undefined ? Date.now() >= retryNotBefore : waitingForOnline || cut) {
         log?.('online: reconnecting now');
+        teardown();
         startRound(preferred);
       } else liveness?.check();
     };
@@ -438,9 +446,11 @@ export function createClient<In extends object = EventMap, Out extends object = 
       if (doc?.visibilityState !== 'hidden') liveness?.check();
     };
     window.addEventListener('online', online);
+    window.addEventListener('offline', goneOffline);
     doc?.addEventListener('visibilitychange', visible);
     return () => {
       window.removeEventListener('online', online);
+      window.removeEventListener('offline', goneOffline);
       doc?.removeEventListener('visibilitychange', visible);
     };
   };

@@ -312,6 +312,37 @@ describe('offline', () => {
     expect(r.client.status.state).toBe('open');
   });
 
+  it('a connection that lived through offline is replaced at once on online (a network switch leaves it dead), from the cursor', async () => {
+    const { base, ws: url } = uniqueBase();
+    const s = server(url, (socket) => socket.send(JSON.stringify([{ type: 'hello' }, { id: '7', event: 'e', data: 7 }])));
+    const ws = trackedWebSocket();
+    const r = setup({ url: base, WebSocket: ws.WebSocket });
+    await advance(10);
+    expect(r.client.status).toMatchObject({ state: 'open', lastEventId: '7' });
+    setOnline(false);
+    await advance(1000);
+    expect(ws.urls).toHaveLength(1); // the socket did not notice: still 'open'
+    setOnline(true);
+    expect(ws.urls).toHaveLength(2); // at once, not after heartbeat.timeout
+    expect(new URL(ws.urls[1]!).searchParams.get('lastEventId')).toBe('7');
+    await advance(10);
+    expect(s.sockets[0]!.readyState).toBe(3);
+    expect(r.client.status).toMatchObject({ state: 'open', transport: 'websocket' });
+    expect(r.messages.map((m) => m.data)).toEqual([7]);
+  });
+
+  it('online with no offline before it leaves an open connection alone', async () => {
+    const { base, ws: url } = uniqueBase();
+    server(url, (socket) => socket.send('{"type":"hello"}'));
+    const ws = trackedWebSocket();
+    const r = setup({ url: base, WebSocket: ws.WebSocket });
+    await advance(10);
+    window.dispatchEvent(new Event('online'));
+    await advance(10);
+    expect(ws.urls).toHaveLength(1);
+    expect(r.client.status.state).toBe('open');
+  });
+
   it("online during a backoff does not cut short a server's Retry-After", async () => {
     const { base } = uniqueBase();
     const f = scriptedFetch().on('sse', status(503, { 'retry-after': '60' })).otherwise('sse', () => liveStream());
@@ -552,7 +583,7 @@ describe('leaks', () => {
     const r = setup({ url: base, WebSocket: trackedWebSocket().WebSocket, heartbeat: { interval: 1000, timeout: 5000 } });
     await advance(2010);
     expect(r.client.status.state).toBe('open');
-    expect(listeners.added()).toEqual(expect.arrayContaining(['window:online', 'document:visibilitychange']));
+    expect(listeners.added()).toEqual(expect.arrayContaining(['window:online', 'window:offline', 'document:visibilitychange']));
     expect(vi.getTimerCount()).toBeGreaterThan(0);
     r.client.close();
     await advance(10); // mock-socket delivers the close through a 4 ms timer
