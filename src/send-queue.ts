@@ -56,8 +56,7 @@ export function createSendQueue(config: SendQueueConfig): SendQueue {
   let ackMode: AckMode = 'unknown';
   // The batch handed to the transport and not settled yet; clear() leaves it to its outcome.
   let sending: Pending[] | undefined;
-  let cleared = 0; // bumped by clear()
-  let clearedWith: SurewireError | undefined;
+  let clearedWith: SurewireError | undefined; // a new error object for every clear()
   let failures = 0;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -75,7 +74,7 @@ export function createSendQueue(config: SendQueueConfig): SendQueue {
     while (transport && !sending && !retryTimer && pending.length) {
       const current = transport;
       const batch = (sending = pending.slice(0, MAX_BATCH));
-      const generation = cleared;
+      const cleared = clearedWith;
       let error: SurewireError | undefined;
       try {
         await current.send(batch.map((p) => p.message));
@@ -83,7 +82,7 @@ export function createSendQueue(config: SendQueueConfig): SendQueue {
         error = isSurewireError(cause) ? cause : new SurewireError('SEND_FAILED', 'Send failed; will retry', { cause });
       }
       sending = undefined;
-      if (generation != cleared) {
+      if (clearedWith != cleared) {
         // close() came while the batch was in flight: a batch that was handed over is sent
         // (WebSocket: "send 'leave', then close"); one that was not is not retried any more.
         for (const p of batch) error ? p.reject(clearedWith!) : p.resolve();
@@ -135,6 +134,7 @@ export function createSendQueue(config: SendQueueConfig): SendQueue {
       return waiting >= config.maxQueue && !(transport && !sending && !retryTimer)
         ? Promise.reject(new SurewireError('QUEUE_FULL', `${config.maxQueue} sends waiting: raise maxQueue`))
         : new Promise<void>((resolve, reject) => {
+            // In this order: transports send the message as it is (DESIGN §3's `{event, data, mid}`).
             pending.push({ message: { event, data, mid: `${prefix}-${++counter}` }, resolve, reject });
             void flush();
           });
@@ -164,7 +164,6 @@ export function createSendQueue(config: SendQueueConfig): SendQueue {
     },
     clear(error) {
       clearRetry();
-      cleared++;
       clearedWith = error;
       const dropped = pending.filter((p) => !sending?.includes(p));
       pending = [];

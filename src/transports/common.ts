@@ -77,14 +77,14 @@ export function parseJson(raw: string, out: TransportListener): unknown {
 }
 
 /**
- * Serialises an outbound batch with `write` (each message as `{event, data, mid}`, in that order,
- * exactly as DESIGN §3 shows it, so that the simplest server works).
- * @throws SurewireError `BAD_OPTIONS` when it cannot (unserialisable data, a bad URL, no fetch):
- * sending it again cannot help.
+ * Serialises an outbound batch with `write`. The queue builds each message as `{event, data, mid}`,
+ * in that order, exactly as DESIGN §3 shows it, so that the simplest server works.
+ * @throws SurewireError `BAD_OPTIONS` when it cannot (data changed into what JSON cannot carry
+ * after send(), a bad URL, no fetch): sending it again cannot help.
  */
-export function serialise<T>(batch: OutboundMessage[], write: (messages: Array<Pick<OutboundMessage, 'event' | 'data' | 'mid'>>) => T): T {
+export function serialise<T>(batch: OutboundMessage[], write: (messages: OutboundMessage[]) => T): T {
   try {
-    return write(batch.map(({ event, data, mid }) => ({ event, data, mid })));
+    return write(batch);
   } catch (cause) {
     throw new SurewireError('BAD_OPTIONS', `Cannot send: ${(cause as Error).message}`, { cause });
   }
