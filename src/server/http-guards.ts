@@ -97,6 +97,9 @@ export function sendStatus(res: ServerResponse, status: number, headers: Record<
 /** Refuses an upgrade with a plain HTTP answer on the raw socket, then closes it. */
 export function refuseUpgrade(socket: Duplex, status: number): void {
   if (socket.destroyed) return;
+  // Node takes its own 'error' listener off a socket it hands to 'upgrade': without one, a peer
+  // that resets while the answer is written (`write ECONNRESET`) would crash the process.
+  socket.on('error', () => socket.destroy());
   const reason = STATUS_CODES[status] ?? 'Error';
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${reason.length + 1}\r\n\r\n${reason}\n`);
   // end() waits for the peer to close its side; a client that never does must not hold the socket.

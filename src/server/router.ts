@@ -136,9 +136,10 @@ export function routeUpgrade(hub: Endpoints, req: IncomingMessage, socket: Duple
   if (hub.isClosed()) return refuseUpgrade(socket, 503);
   if (!originAllowed(req, hub.options)) return refuseUpgrade(socket, 403);
   runAuthenticate(req, hub.options, (auth) => {
-    socket.off('error', onError);
     if (socket.destroyed) return;
     if (hub.isClosed()) return refuseUpgrade(socket, 503);
+    // From here `ws` listens for errors on the socket itself.
+    socket.off('error', onError);
     hub.websocket(req, socket, head, auth);
   });
 }

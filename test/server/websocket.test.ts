@@ -1,4 +1,5 @@
 import http from 'node:http';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHub, type HubMessage } from '../../src/server/index';
@@ -201,5 +202,68 @@ describe('handleUpgrade', () => {
     await c.until((m) => m[0]?.type === 'hello');
     await expect(openWs(`${url}/socket`)).rejects.toThrow();
     expect(others).toEqual(['/socket']);
+  });
+});
+
+describe('a client that resets a refused upgrade', () => {
+  /** Collects uncaught exceptions (an unhandled socket 'error' event) instead of letting them end the process. */
+  async function uncaughtDuring(fn: () => Promise<void>): Promise<unknown[]> {
+    const errors: unknown[] = [];
+    const onUncaught = (e: unknown) => errors.push(e);
+    process.prependListener('uncaughtException', onUncaught);
+    try {
+      await fn();
+      // let every queued 'error' event of the destroyed sockets be emitted
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+    return errors;
+  }
+
+  async function connect(port: number): Promise<net.Socket> {
+    const socket = net.connect(port, '127.0.0.1');
+    onStop(() => {
+      socket.destroy();
+    });
+    await new Promise<void>((r) => socket.once('connect', r));
+    return socket;
+  }
+
+  const upgrade = (path: string) =>
+    `GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+
+  it('leaves the process running when the hub refuses it (attach: 404 for another path)', async () => {
+    const { port } = await startHub();
+    const errors = await uncaughtDuring(async () => {
+      for (let i = 0; i < 20; i++) {
+        const socket = await connect(port);
+        socket.write(upgrade('/rt/nope'));
+        socket.resetAndDestroy();
+        await new Promise((r) => socket.once('close', r));
+      }
+    });
+    expect(errors.map(String)).toEqual([]);
+  });
+
+  it('leaves the process running when the hub refuses it 503 (closed while authenticate ran)', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let entered!: () => void;
+    const called = new Promise<void>((r) => (entered = r));
+    const { hub, port } = await startHub({ authenticate: async () => (entered(), await gate, true) });
+    const errors = await uncaughtDuring(async () => {
+      const socket = await connect(port);
+      socket.write(upgrade('/rt/ws'));
+      await called;
+      const closed = hub.close();
+      socket.resetAndDestroy();
+      release();
+      await closed;
+      await new Promise((r) => socket.once('close', r));
+    });
+    expect(errors.map(String)).toEqual([]);
   });
 });
