@@ -106,23 +106,28 @@ export function refuseUpgrade(socket: Duplex, status: number): void {
   socket.once('finish', () => socket.destroy());
 }
 
+/** What `authenticate` said: yes, no, or it threw (or rejected). */
+export type AuthVerdict = boolean | 'error';
+
 /**
  * Runs `authenticate`, synchronously when it answers synchronously, so that the common case adds
- * no tick. `done` gets `true`, `false`, or the error it threw.
+ * no tick. A throw or rejection goes to `onError` before `done` hears `'error'`: it is reported
+ * whatever became of the request meanwhile (a client that gave up must not hide an auth outage).
  */
-export function runAuthenticate(req: IncomingMessage, options: ResolvedHubOptions, done: (result: boolean | { error: unknown }) => void): void {
+export function runAuthenticate(req: IncomingMessage, options: ResolvedHubOptions, done: (verdict: AuthVerdict) => void): void {
   if (options.authenticate === null) return done(true);
+  const failed = (error: unknown) => {
+    options.onError(error);
+    done('error');
+  };
   let result: boolean | Promise<boolean>;
   try {
     result = options.authenticate(req);
   } catch (error) {
-    return done({ error });
+    return failed(error);
   }
   if (typeof result === 'object' && result !== null && typeof (result as Promise<boolean>).then === 'function') {
-    (result as Promise<boolean>).then(
-      (ok) => done(ok === true),
-      (error: unknown) => done({ error }),
-    );
+    (result as Promise<boolean>).then((ok) => done(ok === true), failed);
   } else {
     done(result === true);
   }

@@ -98,10 +98,7 @@ export function createHub(options: HubOptions = {}): Hub {
         if (auth !== true) {
           // Accept, then close: a browser sees only "failed" for a refused upgrade (DESIGN §4).
           if (auth === false) ws.close(WsClose.unauthorized, 'Unauthorized');
-          else {
-            opts.onError(auth.error);
-            ws.close(WsClose.internalError, 'Internal Error');
-          }
+          else ws.close(WsClose.internalError, 'Internal Error');
           // A peer that never answers the close frame must not keep the socket for ws's 30 s.
           const t = setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
           refused.add(ws);
@@ -120,7 +117,6 @@ export function createHub(options: HubOptions = {}): Hub {
         track(new WsSession(host, newId(), req, ws, start, inbox));
       });
     },
-    report: (err) => opts.onError(err),
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void): void => {

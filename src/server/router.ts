@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ResumePoint } from './event-log';
 import {
+  type AuthVerdict,
   answerPreflight,
   originAllowed,
   parseTarget,
@@ -33,10 +34,11 @@ export interface Endpoints {
   poll(req: IncomingMessage, res: ServerResponse, start: ResumePoint): void;
   /** Messages from `POST /send`, already validated. */
   send(req: IncomingMessage, messages: readonly HubMessage[]): void;
-  /** Completes an upgrade that passed origin checks; `auth` is the result of `authenticate`. */
-  websocket(req: IncomingMessage, socket: Duplex, head: Buffer, auth: boolean | { error: unknown }): void;
-  /** An error nobody else can be told about. */
-  report(err: unknown): void;
+  /**
+   * Completes an upgrade that passed origin checks; `auth` is what `authenticate` said (an
+   * `'error'` was already reported to `onError`).
+   */
+  websocket(req: IncomingMessage, socket: Duplex, head: Buffer, auth: AuthVerdict): void;
 }
 
 /** The routes under a base path. */
@@ -85,7 +87,6 @@ export function routeRequest(hub: Endpoints, req: IncomingMessage, res: ServerRe
     if (res.destroyed || res.headersSent) return;
     if (auth !== true) {
       if (auth === false) return sendStatus(res, 401, { 'WWW-Authenticate': 'Bearer' });
-      hub.report(auth.error);
       return sendStatus(res, 500);
     }
     // The hub may have closed while an async authenticate ran.

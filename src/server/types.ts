@@ -71,7 +71,8 @@ export interface HubOptions {
    * Decides whether a request may connect or send. Read the token with {@link readToken}
    * (`Authorization: Bearer` on HTTP, `access_token` query on WebSocket). `false` answers 401
    * (WebSocket: accepted, then closed 4401, since browsers cannot see a refused upgrade's status).
-   * A throw or rejection answers 500 (WebSocket: close 1011) and goes to `onError`.
+   * A throw or rejection answers 500 (WebSocket: close 1011) and goes to `onError`, even when the
+   * client left before it came.
    * @defaultValue every request passes
    */
   authenticate?: (req: IncomingMessage) => boolean | Promise<boolean>;

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHub, readToken, type HubMessage } from '../../src/server/index';
@@ -156,6 +157,39 @@ describe('authentication', () => {
     const { base } = await startHub({ authenticate: () => Promise.reject(new Error('db down')), onError: (e) => errors.push(e) });
     expect((await fetch(`${base}/poll`)).status).toBe(500);
     expect(errors).toHaveLength(1);
+  });
+
+  const slowRequests = {
+    sse: 'GET /rt/sse HTTP/1.1\r\nHost: x\r\n\r\n',
+    websocket: 'GET /rt/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+  };
+
+  it.each(Object.keys(slowRequests) as (keyof typeof slowRequests)[])('%s: reports an authenticate rejection even when the client left before it came', async (kind) => {
+    // A slow auth backend that times out after the client's openTimeout gave up: the outage must still show.
+    let fail!: (e: Error) => void;
+    let entered!: () => void;
+    const called = new Promise<void>((r) => (entered = r));
+    let reported!: (e: unknown) => void;
+    const report = new Promise<unknown>((r) => (reported = r));
+    const { port, server } = await startHub({
+      authenticate: () => (entered(), new Promise<boolean>((_, reject) => (fail = reject))),
+      onError: (e) => reported(e),
+    });
+    const serverSide = new Promise<net.Socket>((r) => server.once('connection', r));
+    const socket = net.connect(port, '127.0.0.1');
+    onStop(() => {
+      socket.destroy();
+    });
+    await new Promise<void>((r) => socket.once('connect', r));
+    socket.write(slowRequests[kind]);
+    await called;
+    const peer = await serverSide;
+    socket.resetAndDestroy();
+    // the hub has seen the client go before the backend answers
+    await new Promise((r) => peer.once('close', r));
+    fail(new Error('auth backend timed out'));
+    const outcome = await Promise.race([report.then((e) => String(e)), new Promise((r) => setTimeout(() => r('never reported'), 500))]);
+    expect(outcome).toBe('Error: auth backend timed out');
   });
 });
 
