@@ -55,10 +55,17 @@ export function normalizePath(path: string): string {
   return p;
 }
 
-function count(name: keyof typeof HUB_DEFAULTS | 'pollTimeout' | 'clientTimeout', value: unknown, fallback: number, min: number): number {
+/**
+ * The longest delay a Node timer takes: above it `setTimeout`/`setInterval` warn and fire after
+ * 1 ms, which would turn a long poll into a spin and a heartbeat into a flood.
+ */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function count(name: keyof typeof HUB_DEFAULTS | 'clientTimeout', value: unknown, fallback: number, min: number, max = Infinity): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-    throw new TypeError(`createHub: \`${name}\` must be a finite number ≥ ${min}, got ${String(value)}. Omit it for the default (${fallback}).`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    const range = max === Infinity ? `≥ ${min}` : `≥ ${min} and ≤ ${max} (ms; Node fires longer timers after 1 ms)`;
+    throw new TypeError(`createHub: \`${name}\` must be a finite number ${range}, got ${String(value)}. Omit it for the default (${fallback}).`);
   }
   return Math.floor(value);
 }
@@ -68,7 +75,7 @@ export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError('createHub: `options` must be an object, e.g. `createHub({ history: 1000 })`, or omitted.');
   }
-  const heartbeat = options.heartbeat === false ? 0 : count('heartbeat', options.heartbeat, HUB_DEFAULTS.heartbeat, 0);
+  const heartbeat = options.heartbeat === false ? 0 : count('heartbeat', options.heartbeat, HUB_DEFAULTS.heartbeat, 0, MAX_TIMER_MS);
   let allowOrigins: ReadonlySet<string> | null = null;
   if (options.allowOrigins !== undefined && options.allowOrigins !== '*') {
     if (!Array.isArray(options.allowOrigins)) {
@@ -85,7 +92,7 @@ export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
   return {
     history: count('history', options.history, HUB_DEFAULTS.history, 0),
     heartbeat,
-    pollTimeout: count('pollTimeout', options.pollTimeout, HUB_DEFAULTS.pollTimeout, 1),
+    pollTimeout: count('pollTimeout', options.pollTimeout, HUB_DEFAULTS.pollTimeout, 1, MAX_TIMER_MS),
     maxMessageBytes: count('maxMessageBytes', options.maxMessageBytes, HUB_DEFAULTS.maxMessageBytes, 1),
     maxBufferedBytes: count('maxBufferedBytes', options.maxBufferedBytes, HUB_DEFAULTS.maxBufferedBytes, 1),
     allowOrigins,
@@ -94,6 +101,6 @@ export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
     onError: options.onError ?? ((err: unknown) => console.error('surewire/server:', err)),
     path: options.path === undefined ? null : normalizePath(options.path),
     dedupeWindow: count('dedupeWindow', options.dedupeWindow, HUB_DEFAULTS.dedupeWindow, 1),
-    clientTimeout: heartbeat === 0 ? 0 : count('clientTimeout', options.clientTimeout, 2 * heartbeat + 5000, 0),
+    clientTimeout: heartbeat === 0 ? 0 : count('clientTimeout', options.clientTimeout, 2 * heartbeat + 5000, 0, MAX_TIMER_MS),
   };
 }

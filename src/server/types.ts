@@ -39,13 +39,13 @@ export interface HubOptions {
   /**
    * Milliseconds between heartbeats (SSE comment, WebSocket `{"type":"ping"}`), announced in the
    * hello so that clients derive their dead-connection timeout from it. `false` (or `0`) sends
-   * none and announces none.
+   * none and announces none. At most 2147483647 (2^31 - 1, Node's longest timer; more throws).
    * @defaultValue 15000
    */
   heartbeat?: number | false;
   /**
    * Milliseconds a long-poll is held open when nothing is pending; it is then answered 200 with an
-   * empty body.
+   * empty body. At most 2147483647 (2^31 - 1, Node's longest timer; more throws).
    * @defaultValue 25000
    */
   pollTimeout?: number;
@@ -103,7 +103,8 @@ export interface HubOptions {
    * Milliseconds without any inbound frame or pong after which a WebSocket client is taken for
    * gone (a laptop closed, a NAT that forgot the connection: no FIN ever arrives) and dropped.
    * Every heartbeat also sends a protocol-level ping, which browsers and `ws` answer on their
-   * own. `0` turns reaping off; it is off as well when heartbeats are.
+   * own. `0` turns reaping off; it is off as well when heartbeats are. At most 2147483647 ms, like
+   * every duration here (more throws).
    * @defaultValue `2 × heartbeat + 5000`, the rule clients use for the server
    */
   clientTimeout?: number;

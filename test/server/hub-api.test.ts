@@ -12,6 +12,25 @@ describe('createHub', () => {
     expect(() => createHub({ onMessage: 'x' as unknown as () => void })).toThrow(/`onMessage` must be a function/);
   });
 
+  it('refuses a timer option above 2^31 - 1 ms, which Node would fire after 1 ms', () => {
+    for (const name of ['heartbeat', 'pollTimeout', 'clientTimeout'] as const) {
+      expect(() => createHub({ [name]: 2 ** 31 })).toThrow(new RegExp(`\`${name}\` must be .*≤ 2147483647`));
+    }
+  });
+
+  it('takes 2^31 - 1 ms as a real timer: a poll is held, no heartbeat flood', async () => {
+    const { base } = await startHub({ pollTimeout: 2 ** 31 - 1, heartbeat: 2 ** 31 - 1 });
+    const poll = await Promise.race([
+      fetch(`${base}/poll?lastEventId=0`).then((r) => r.text()).then(() => 'answered'),
+      new Promise<string>((r) => setTimeout(() => r('held'), 300)),
+    ]);
+    expect(poll).toBe('held');
+    const sse = await openSse(`${base}/sse`);
+    await sse.until((t) => t.includes('hello'));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(sse.text().split(':\n\n').length - 1).toBe(0);
+  });
+
   it('refuses to attach to something that is not an http server, pointing at hub.handle', async () => {
     const hub = createHub();
     expect(() => hub.attach({} as never)).toThrow(/hub\.handle/);
