@@ -5,7 +5,7 @@
  */
 import { computeDelay } from './backoff';
 import { classify, type Classification } from './classify';
-import { createEmitter } from './emitter';
+import { createEmitter, createListeners } from './emitter';
 import { SurewireError } from './errors';
 import { createLivenessMonitor, type LivenessMonitor } from './liveness';
 import { resolveOptions, type ClientOptions, type Provider } from './options';
@@ -57,13 +57,6 @@ const clamp = (ms: number): number => Math.min(ms, 2_147_483_647);
 
 const provide = <T>(value: Provider<T> | undefined): T | Promise<T> | undefined => (typeof value === 'function' ? (value as () => T | Promise<T>)() : value);
 
-/** A listener set whose `add` returns the remover; each registration counts, even of one function. */
-const subscribe = <T>(set: Set<(value: T) => void>, handler: (value: T) => void): (() => void) => {
-  const entry = (value: T): void => handler(value);
-  set.add(entry);
-  return () => void set.delete(entry);
-};
-
 /**
  * Creates a client. Connects at once unless `autoConnect` is `false`.
  * @throws SurewireError `BAD_OPTIONS` when the options cannot work, with what to change.
@@ -71,15 +64,16 @@ const subscribe = <T>(set: Set<(value: T) => void>, handler: (value: T) => void)
 export function createClient<In extends object = EventMap, Out extends object = In>(options: ClientOptions): Client<In, Out> {
   const opts = resolveOptions(options);
   const { debug: log, heartbeat: hb, reconnect: rc, transports } = opts;
-  const statusListeners = new Set<(status: Status) => void>();
-  const errorListeners = new Set<(error: SurewireError) => void>();
+  const statusListeners = createListeners<Status>();
+  const errorListeners = createListeners<SurewireError>();
   const cursor = createResumeCursor(opts.lastEventId);
   let status: Status = Object.freeze({ state: 'idle', transport: null, attempt: 0, lastEventId: opts.lastEventId });
-  const snapshots: Status[] = []; // the one being handed to status handlers, then those queued behind it
+  const snapshots: Status[] = []; // queued behind the one being handed to status handlers
+  let dispatching = false;
 
   const report = (error: SurewireError): void => {
     log?.(`error ${error.code}: ${error.message}`);
-    for (const listener of errorListeners) {
+    for (const listener of errorListeners.list) {
       try {
         listener(error);
       } catch (cause) {
@@ -90,17 +84,23 @@ export function createClient<In extends object = EventMap, Out extends object = 
   };
   const handlerError = (cause: unknown, event: string): void => report(new SurewireError('HANDLER_ERROR', `A "${event}" handler threw`, { cause }));
 
-  const setStatus = (patch: Partial<Status>): void => {
+  /**
+   * Replaces the snapshot and hands it to every status handler. `then` runs once the snapshot is
+   * in place, before the handlers hear of it (the fatal error of a `closed` state).
+   */
+  const setStatus = (patch: Partial<Status>, then?: () => void): void => {
     let changed = false;
     for (const key in patch) if (patch[key as keyof Status] !== status[key as keyof Status]) changed = true;
     if (!changed) return;
     snapshots.push((status = Object.freeze({ ...status, ...patch })));
+    then?.();
     // A handler that changes the status again (close() on 'open') queues the newer snapshot
     // behind this one: every handler sees every snapshot, in order, never an older after a newer.
-    if (snapshots.length > 1) return;
+    if (dispatching) return;
+    dispatching = true;
     try {
-      for (let snapshot; (snapshot = snapshots[0]); snapshots.shift()) {
-        for (const listener of statusListeners) {
+      for (let snapshot; (snapshot = snapshots.shift()); ) {
+        for (const listener of statusListeners.list) {
           try {
             listener(snapshot);
           } catch (cause) {
@@ -110,6 +110,7 @@ export function createClient<In extends object = EventMap, Out extends object = 
       }
     } finally {
       // Only a throwing `debug` logger gets here early: the next change must still be handed out.
+      dispatching = false;
       snapshots.length = 0;
     }
   };
@@ -258,17 +259,14 @@ export function createClient<In extends object = EventMap, Out extends object = 
         queue.attach(transport);
       },
       activity() {
-        // DESIGN §4: only a second 401 *before a successful open* is fatal; a token that expires
-        // hours later must be refreshed again, not end the client. "Open" is counted from the
-        // first inbound byte: a server that accepts the upgrade and closes 4401 at once has not
-        // let us in, and resetting on the bare open would loop reauth → 4401 without end.
-        // The same goes for the 5 s of stability (DESIGN §4): a connection behind a buffering
-        // proxy opens and never talks, and must not reset the attempt count every round.
+        // DESIGN §4: 5 s of stability reset the attempt count, counted from the first inbound
+        // byte: a connection behind a buffering proxy opens and never talks, and must not reset
+        // it every round.
         if (!gotByte) {
-          reauthUsed = false;
           demoted.delete(name);
           const stable = setTimeout(() => {
             resetBackoff();
+            reauthUsed = false;
             setStatus({ attempt: 0 });
           }, STABLE_AFTER);
           release.push(() => clearTimeout(stable));
@@ -281,6 +279,11 @@ export function createClient<In extends object = EventMap, Out extends object = 
           helloSeen = true;
           queue.noHello();
         }
+        // DESIGN §4: only a second 401 *before a successful open* is fatal; a token that expires
+        // hours later must be refreshed again, not end the client. A connection is "successful"
+        // once it delivered an event or stayed 5 s: a server that answers the upgrade, even with
+        // a hello, and then closes 4401 has not let us in — resetting sooner loops reauth → 4401.
+        reauthUsed = false;
         for (const e of batch) {
           const eid = e.id;
           if (eid !== undefined && cursor.seen(eid)) {
@@ -317,7 +320,12 @@ export function createClient<In extends object = EventMap, Out extends object = 
           liveness?.setTimeout(heartbeatTimeout);
         }
         if (name === 'websocket') queue.setAckMode(hello.ack ? 'on' : 'off');
-        if (hello.resumed === false) log?.('server could not resume: events after the cursor are gone');
+        if (hello.resumed === false) {
+          log?.('server could not resume: events after the cursor are gone');
+          // What follows is all new to us, even ids we delivered before: a restarted server
+          // that numbers from 1 again must not have its events dropped as duplicates.
+          cursor.forget();
+        }
         setStatus({ resumed: hello.resumed ?? status.resumed, lastEventId: cursor.current });
       },
       retry(ms) {
@@ -354,6 +362,9 @@ export function createClient<In extends object = EventMap, Out extends object = 
     const name = order[roundIndex]!;
     const wasOpen = opened && gotByte;
     teardown();
+    // 1009: a message too big for the server. Sending it again after the reconnect would close
+    // the next socket the same way, for ever, with every later send behind it.
+    if (failure.kind == 'close' && failure.code == 1009) queue.dropUnacked();
     const classification = classify(failure, wasOpen);
     // Opened but not a byte: a buffering proxy. It counts as failed before open (DESIGN §4): a
     // close code or a heartbeat timeout would say "retry the same transport", the table says the
@@ -394,6 +405,7 @@ export function createClient<In extends object = EventMap, Out extends object = 
   };
 
   const scheduleRetry = (first: TransportName | undefined, error: SurewireError, floor?: number): void => {
+    retryNotBefore = floor === undefined ? 0 : Date.now() + floor;
     if (offline()) return waitForOnline();
     if (failures >= rc.maxAttempts) {
       return shutdown(new SurewireError('MAX_ATTEMPTS', `Gave up after ${failures} attempts`, { fatal: true, cause: error }));
@@ -402,7 +414,6 @@ export function createClient<In extends object = EventMap, Out extends object = 
     // the base of the exponential (DESIGN §4) and, like Retry-After, a floor (STYLE; WHATWG's
     // "reconnection time"): full jitter alone would reconnect sooner than the server asked.
     const delay = clamp(Math.max((previousDelay = backoff(failures, previousDelay)), retryBase ?? 0, floor ?? 0));
-    retryNotBefore = floor === undefined ? 0 : Date.now() + floor;
     failures++;
     log?.(`reconnecting in ${Math.round(delay)} ms`);
     const gen = attemptId;
@@ -419,8 +430,9 @@ export function createClient<In extends object = EventMap, Out extends object = 
     releaseGlobals?.();
     releaseGlobals = undefined;
     queue.clear(new SurewireError('CLOSED', 'The client was closed'));
-    setStatus({ state: 'closed', transport: null, error });
-    if (error) report(error);
+    // `fatal` means closed: onError hears it while the state is `closed`, before a status handler
+    // may start the client again.
+    setStatus({ state: 'closed', transport: null, error }, error && (() => report(error)));
   };
 
   const listenGlobally = (): (() => void) | undefined => {
@@ -434,12 +446,15 @@ export function createClient<In extends object = EventMap, Out extends object = 
     const online = (): void => {
       const cut = wentOffline;
       wentOffline = false;
+      if (retryTimer === undefined && !waitingForOnline && !cut) return liveness?.check();
       // `online` skips our own backoff, not a server's Retry-After: the server knows its load.
-      if (retryTimer !== undefined ? Date.now() >= retryNotBefore : waitingForOnline || cut) {
-        log?.('online: reconnecting now');
-        teardown();
-        startRound(preferred);
-      } else liveness?.check();
+      const wait = retryNotBefore - Date.now();
+      log?.(`online: reconnecting${wait > 0 ? ` in ${wait} ms` : ''}`);
+      teardown();
+      clearRetry();
+      waitingForOnline = false;
+      if (wait > 0) retryTimer = setTimeout(() => startRound(preferred), wait);
+      else startRound(preferred);
     };
     // Background tabs throttle timers: re-check the deadline when the page is seen again.
     const visible = (): void => {
@@ -463,8 +478,8 @@ export function createClient<In extends object = EventMap, Out extends object = 
     once: (event, handler) => emitter.on(event, handler as never, true),
     off: (event, handler) => emitter.off(event, handler as never),
     onMessage: (handler) => emitter.onMessage(handler as never),
-    onStatus: (handler) => subscribe(statusListeners, handler),
-    onError: (handler) => subscribe(errorListeners, handler),
+    onStatus: statusListeners.add,
+    onError: errorListeners.add,
     send(event, data) {
       // Idle clients queue too, and flush once connect() opens; closed ones refuse.
       return typeof event !== 'string' || !event
@@ -476,7 +491,7 @@ export function createClient<In extends object = EventMap, Out extends object = 
     connect() {
       if (status.state !== 'idle' && status.state !== 'closed') return;
       resetBackoff();
-      reauthUsed = false;
+      reauthUsed = everOpened = false;
       releaseGlobals = listenGlobally();
       const gen = attemptId;
       setStatus({ state: 'connecting', transport: null, attempt: 0, error: undefined });

@@ -22,13 +22,35 @@ export interface EventEmitter {
   emit(message: InboundMessage): void;
 }
 
+/** A list of handlers, replaced (never changed in place) when one is added or removed. */
+export interface Listeners<T> {
+  /** Adds a handler; each registration counts, even of one function. Returns its remover. */
+  add(handler: (value: T) => void): () => void;
+  /** The current list: a dispatch walks the one it started with, so a handler added during it
+   * waits for the next value, and one that subscribes itself again cannot loop for ever. */
+  readonly list: ReadonlyArray<(value: T) => void>;
+}
+
+export function createListeners<T>(): Listeners<T> {
+  let list: Array<(value: T) => void> = [];
+  return {
+    add(handler) {
+      const entry = (value: T): void => handler(value);
+      list = [...list, entry];
+      return () => void (list = list.filter((e) => e != entry));
+    },
+    get list() {
+      return list;
+    },
+  };
+}
+
 /**
  * @param report - receives what a handler threw; it must not throw itself.
  */
 export function createEmitter(report: (cause: unknown, event: string) => void): EventEmitter {
   const bus = mitt<Record<string, InboundMessage>>();
-  // A Set would fold a handler registered twice into one, so it holds one entry per registration.
-  const all = new Set<(message: InboundMessage) => void>();
+  const all = createListeners<InboundMessage>();
   const guard = (call: () => void, event: string): void => {
     try {
       call();
@@ -56,14 +78,13 @@ export function createEmitter(report: (cause: unknown, event: string) => void): 
       // mitt emits from a copy of the list, so replacing it during an emit is safe.
       if (list) bus.all.set(event, list.filter((wrapper) => wrapper.h != handler));
     },
-    onMessage(handler) {
-      const entry = (message: InboundMessage): void => handler(message);
-      all.add(entry);
-      return () => void all.delete(entry);
-    },
+    onMessage: all.add,
     emit(message) {
+      // The list as the event arrived: an onMessage handler added by an `on` handler waits for
+      // the next event, as mitt makes an `on` handler wait.
+      const list = all.list;
       bus.emit(key(message.event), message);
-      for (const handler of all) guard(() => handler(message), message.event);
+      for (const handler of list) guard(() => handler(message), message.event);
     },
   };
 }

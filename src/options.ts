@@ -71,7 +71,11 @@ export interface ClientOptions {
   withCredentials?: boolean;
   /** Resume after this id (for example one saved in `localStorage`). */
   lastEventId?: string;
-  /** `json` (strict), `text`, or a function of the raw data and the event name. @defaultValue 'json' */
+  /**
+   * `json` (strict), `text`, or a function of the raw data and the event name. `text` is for
+   * plain-text servers: over SSE and poll the data lines as they are, over WebSocket a string
+   * `data` member as it is (anything else as JSON text). @defaultValue 'json'
+   */
   decode?: Decode;
   /** Sends that may wait (while not open, or behind a batch in flight); beyond it `send()` rejects with `QUEUE_FULL`. @defaultValue 1000 */
   maxQueue?: number;
@@ -142,12 +146,14 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
   must(options && typeof options == 'object', 'options', 'an object');
   const { url, endpoints = {} } = options;
   string('url', url);
+  must(endpoints && typeof endpoints == 'object', 'endpoints', 'an object');
 
   const order = options.transports ?? TRANSPORTS;
   must(Array.isArray(order) && order.every((name) => TRANSPORTS.includes(name)), 'transports', `a list of ${TRANSPORTS.join(', ')}`);
   const resolved = {} as Record<TransportName | 'send', string | false>;
   for (const name of [...TRANSPORTS, 'send'] as const) {
     const given = endpoints[name];
+    must(given === false || given === undefined || typeof given == 'string', `endpoints.${name}`, 'a string or false');
     // Paths: {url}/ws, {url}/sse, {url}/poll, {url}/send.
     // `false` stays false (?? passes it through): the endpoint is disabled.
     resolved[name] = given ?? (url !== undefined && joinEndpoint(url, name == 'websocket' ? 'ws' : name));

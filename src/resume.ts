@@ -10,8 +10,10 @@ export interface ResumeCursor {
   seen(id: string): boolean;
   /** Records a delivered id and moves the cursor to it. */
   deliver(id: string): void;
-  /** Moves the cursor without delivering (a server hello's starting id). */
+  /** Moves the cursor without delivering (a server hello's starting id); the id counts as seen. */
   startAt(id: string): void;
+  /** Forgets the delivered ids (the server lost track: what it sends now is new); keeps the cursor. */
+  forget(): void;
 }
 
 /**
@@ -20,28 +22,35 @@ export interface ResumeCursor {
  */
 export function createResumeCursor(initial: string | undefined, size = 1000): ResumeCursor {
   // Grows as ids arrive: an idle client must not pay for 1000 slots up front.
-  const ring: string[] = [];
+  let ring: string[] = [];
   const ids = new Set<string>();
   let next = 0;
-  let current = initial;
+  let current: string | undefined;
+  // The id to resume after was delivered before (a saved cursor, a hello's newest id): a server
+  // that replays from it inclusively must not deliver it again.
+  const deliver = (id: string): void => {
+    current = id;
+    if (ids.has(id)) return;
+    if (ring.length < size) ring.push(id);
+    else {
+      ids.delete(ring[next]!);
+      ring[next] = id;
+      next = (next + 1) % size;
+    }
+    ids.add(id);
+  };
+  if (initial !== undefined) deliver(initial);
   return {
     get current() {
       return current;
     },
     seen: (id) => ids.has(id),
-    deliver(id) {
-      current = id;
-      if (ids.has(id)) return;
-      if (ring.length < size) ring.push(id);
-      else {
-        ids.delete(ring[next]!);
-        ring[next] = id;
-        next = (next + 1) % size;
-      }
-      ids.add(id);
-    },
-    startAt(id) {
-      current = id;
+    deliver,
+    startAt: deliver,
+    forget() {
+      ring = [];
+      ids.clear();
+      next = 0;
     },
   };
 }

@@ -4,6 +4,7 @@
  * sends — kept until acknowledged and re-sent after a reconnect, so a frame lost with a dying
  * socket is not lost for the app. The server drops a retried duplicate by its `mid`.
  */
+import { parseRetryAfter } from './backoff';
 import { SurewireError, isSurewireError } from './errors';
 import type { Transport } from './transports/transport';
 import type { OutboundMessage } from './types';
@@ -32,6 +33,11 @@ export interface SendQueue {
   ack(mids: readonly string[]): void;
   /** Rejects every waiting send with `error` and forgets acknowledgements. */
   clear(error: SurewireError): void;
+  /**
+   * The server closed 1009 (a message too big): what it did not acknowledge is dropped, not sent
+   * again into the same close for ever. Those sends had resolved; the close is reported.
+   */
+  dropUnacked(): void;
   readonly size: number;
 }
 
@@ -42,7 +48,7 @@ export interface SendQueueConfig {
   log?(message: string, details?: Record<string, unknown>): void;
 }
 
-// Big enough to amortise a POST, small enough to stay under a server's body limit.
+// Big enough to amortise a POST; a 413 halves it (a server's body limit is not known).
 const MAX_BATCH = 100;
 // A server that announces acks but never sends them must not grow memory without bound.
 const MAX_UNACKED = 10_000;
@@ -54,6 +60,10 @@ export function createSendQueue(config: SendQueueConfig): SendQueue {
   const unacked = new Map<string, OutboundMessage>();
   let transport: Transport | undefined;
   let ackMode: AckMode = 'unknown';
+  // What the last connection that said anything said: a connection that died before its hello
+  // tells nothing, and its unacknowledged sends go again like those before it.
+  let acks = false;
+  let batchSize = MAX_BATCH;
   // The batch handed to the transport and not settled yet; clear() leaves it to its outcome.
   let sending: Pending[] | undefined;
   let clearedWith: SurewireError | undefined; // a new error object for every clear()
@@ -67,13 +77,14 @@ export function createSendQueue(config: SendQueueConfig): SendQueue {
   };
   const setAckMode = (mode: Exclude<AckMode, 'unknown'>): void => {
     ackMode = mode;
-    if (mode === 'off') unacked.clear();
+    acks = mode == 'on';
+    if (!acks) unacked.clear();
   };
 
   const flush = async (): Promise<void> => {
     while (transport && !sending && !retryTimer && pending.length) {
       const current = transport;
-      const batch = (sending = pending.slice(0, MAX_BATCH));
+      const batch = (sending = pending.slice(0, batchSize));
       const cleared = clearedWith;
       let error: SurewireError | undefined;
       try {
@@ -88,12 +99,19 @@ export function createSendQueue(config: SendQueueConfig): SendQueue {
         for (const p of batch) error ? p.reject(clearedWith!) : p.resolve();
         continue;
       }
+      // Too large for the server as a batch, maybe not one by one: split it and go again at once.
+      if (error?.status == 413 && batch.length > 1) {
+        batchSize = Math.ceil(batch.length / 2);
+        continue;
+      }
       // Only SEND_FAILED may succeed later; SEND_REJECTED, BAD_OPTIONS (unserialisable data)… never will.
       if (error?.code === 'SEND_FAILED') {
         // Retryable: keep the batch at the front, same mids, and try again after a delay (a new
         // transport attached meanwhile flushes at once instead).
         // Clamped: setTimeout fires at once beyond 2^31 - 1 ms (e.g. with maxDelay: Infinity).
-        const delay = Math.min(config.retryDelay(failures++), 2_147_483_647);
+        // A server's Retry-After (429, 503) is a floor, as for reconnects (DESIGN §4).
+        const floor = parseRetryAfter((error as { retryAfter?: string | null }).retryAfter) ?? 0;
+        const delay = Math.min(Math.max(config.retryDelay(failures++), floor), 2_147_483_647);
         config.log?.(`send failed, retrying in ${Math.round(delay)} ms`);
         if (current === transport) {
           retryTimer = setTimeout(() => {
@@ -142,12 +160,13 @@ export function createSendQueue(config: SendQueueConfig): SendQueue {
     attach(next) {
       transport = next;
       // Sent over the previous socket but never acknowledged: they go again, first, same mids —
-      // only when that server said it acknowledges. One that never said (no hello, no event) is
-      // a plain server, and a frame handed to its socket counts as sent (DESIGN §3).
-      if (ackMode == 'on') pending = [...unacked.values()].map((message): Pending => ({ message, resolve: noop, reject: noop })).concat(pending);
+      // only when the server said it acknowledges. One that never said (no hello, no event) is a
+      // plain server, and a frame handed to its socket counts as sent (DESIGN §3).
+      if (acks) pending = [...unacked.values()].map((message): Pending => ({ message, resolve: noop, reject: noop })).concat(pending);
       ackMode = 'unknown';
       clearRetry();
       failures = 0;
+      batchSize = MAX_BATCH;
       unacked.clear();
       void flush();
     },
@@ -161,6 +180,9 @@ export function createSendQueue(config: SendQueueConfig): SendQueue {
     },
     ack(mids) {
       for (const mid of mids) unacked.delete(mid);
+    },
+    dropUnacked() {
+      unacked.clear();
     },
     clear(error) {
       clearRetry();

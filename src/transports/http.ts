@@ -182,7 +182,8 @@ export function createEventStreamTransport(name: 'sse' | 'poll', ctx: TransportC
       }
       discard(response);
       const { status, ok } = response;
-      if (!ok) throw new SurewireError(status == 408 || status == 429 || status > 499 ? 'SEND_FAILED' : 'SEND_REJECTED', `HTTP ${status}`, { status });
+      // The raw Retry-After rides along: the queue, which decides when to retry, reads it.
+      if (!ok) throw Object.assign(new SurewireError(status == 408 || status == 429 || status > 499 ? 'SEND_FAILED' : 'SEND_REJECTED', `HTTP ${status}`, { status }), { retryAfter: response.headers.get('retry-after') });
     },
     close() {
       closed = true;

@@ -5,10 +5,17 @@
  * across reconnects, the queue limit, cursors, timers and the token. Public API only, on fake time.
  */
 import { describe, expect, it, vi } from 'vitest';
+import { createClient } from '../../src/client';
+import type { SurewireError } from '../../src/errors';
 import type { Status } from '../../src/types';
 import { advance, block, flush, helloBlock, liveStream, scriptedFetch, sse, status, steady, trackedWebSocket, uniqueBase, useRigs } from './helpers';
 
-const { setup, server } = useRigs();
+const { cleanups, setup, server } = useRigs();
+function setOnline(value: boolean): void {
+  Object.defineProperty(window.navigator, 'onLine', { configurable: true, get: () => value });
+  cleanups.push(() => void delete (window.navigator as { onLine?: boolean }).onLine);
+  window.dispatchEvent(new Event(value ? 'online' : 'offline'));
+}
 
 /**
  * DESIGN §3: a WebSocket send() resolves once the frame is handed to the open socket; §4: close()
@@ -345,5 +352,215 @@ describe('WebSocket failure before open', () => {
     const err = r.errors[0]!;
     expect(err.code).toBe('NETWORK');
     expect(strings(err).filter((s) => s.includes('s3cr3t-token'))).toEqual([]);
+  });
+});
+/**
+ * DESIGN §4: a second 401 before a successful open is fatal. A server that answers the upgrade
+ * with a hello and then closes 4401 has not let the client in: the refresh is not renewed by the
+ * hello, so the client does not loop reauth → 4401 at full speed.
+ */
+describe('hello, then 4401, on every connection', () => {
+  it('ends fatally after one refresh instead of reconnecting without pause', async () => {
+    const { base, ws: url } = uniqueBase();
+    let tokens = 0;
+    const s = server(url, (socket) => {
+      socket.send(JSON.stringify({ type: 'hello', heartbeat: 15000 }));
+      setTimeout(() => socket.close({ code: 4401, reason: 'token expired' }), 0);
+    });
+    const r = setup({ url: base, transports: ['websocket'], WebSocket: trackedWebSocket().WebSocket, reconnect: steady, token: () => `expired-${++tokens}` });
+    await advance(1000);
+    expect(s.sockets.length).toBeLessThanOrEqual(3);
+    expect(r.client.status).toMatchObject({ state: 'closed', error: { code: 'UNAUTHORIZED', fatal: true } });
+  });
+});
+
+/** DESIGN §4: Retry-After is a floor; a network that drops while the 503 is on its way does not erase it. */
+describe('Retry-After received while offline', () => {
+  it('still holds back the reconnect after online', async () => {
+    const { base } = uniqueBase();
+    const f = scriptedFetch()
+      .on('sse', () => {
+        setOnline(false);
+        return status(503, { 'retry-after': '60' });
+      })
+      .otherwise('sse', () => liveStream());
+    setup({ url: base, transports: ['sse'], fetch: f.fetch, reconnect: steady });
+    await flush();
+    expect(f.of('sse')).toHaveLength(1);
+    await advance(1000);
+    setOnline(true);
+    await flush();
+    expect(f.of('sse')).toHaveLength(1);
+    await advance(59_000);
+    expect(f.of('sse')).toHaveLength(2);
+  });
+});
+
+/** DESIGN §4's Retry-After floor applies to a send retried after 429 or 5xx too. */
+describe('a send answered 429 with Retry-After', () => {
+  it('is not retried before the server allows it, and then goes', async () => {
+    const { base } = uniqueBase();
+    const stream = liveStream();
+    const f = scriptedFetch().on('sse', stream).on('send', status(429, { 'retry-after': '30' })).otherwise('send', status(204));
+    const r = setup({ url: base, transports: ['sse'], fetch: f.fetch, reconnect: steady, heartbeat: false });
+    await flush();
+    stream.push(': hi\n\n');
+    await flush();
+    expect(r.client.status.state).toBe('open');
+    const sent = r.client.send('chat', 'hi');
+    await flush();
+    expect(f.of('send')).toHaveLength(1);
+    await advance(29_000);
+    expect(f.of('send')).toHaveLength(1);
+    await advance(1000);
+    await expect(sent).resolves.toBeUndefined();
+    expect(f.of('send')).toHaveLength(2);
+  });
+});
+
+/** `fatal` means the state is closed: onError hears it then, before a status handler can start the client again. */
+describe('a fatal error with a supervisor that connects again on closed', () => {
+  it('reaches onError while the state is closed', async () => {
+    const { base } = uniqueBase();
+    const f = scriptedFetch().on('sse', status(403)).otherwise('sse', () => liveStream());
+    const r = setup({ url: base, transports: ['sse'], fetch: f.fetch, reconnect: steady }, false);
+    let restarted = false;
+    r.client.onStatus((st) => {
+      if (st.state === 'closed' && !restarted) {
+        restarted = true;
+        r.client.connect();
+      }
+    });
+    const seen: Array<{ code: string; fatal: boolean; stateThen: string }> = [];
+    r.client.onError((e: SurewireError) => seen.push({ code: e.code, fatal: e.fatal, stateThen: r.client.status.state }));
+    r.client.connect();
+    await flush();
+    expect(seen[0]).toEqual({ code: 'FORBIDDEN', fatal: true, stateThen: 'closed' });
+    expect(restarted).toBe(true);
+    expect(r.client.status.state).not.toBe('closed');
+  });
+});
+
+describe('connect() after close()', () => {
+  it('goes connecting → open, as the first connect() did', async () => {
+    const { base, ws: url } = uniqueBase();
+    server(url, (socket) => socket.send(JSON.stringify({ type: 'hello' })));
+    const r = setup({ url: base, WebSocket: trackedWebSocket().WebSocket });
+    await advance(10);
+    expect(r.states()).toEqual(['connecting', 'connecting', 'open']);
+    r.client.close();
+    const mark = r.statuses.length;
+    r.client.connect();
+    await advance(10);
+    expect(r.states().slice(mark)).toEqual(['connecting', 'connecting', 'open']);
+  });
+});
+
+/** With a server that acknowledges, a frame nobody acknowledged goes again, even past a connection that died before its hello. */
+describe('WebSocket acknowledgements across a connection that said nothing', () => {
+  it('a frame never acknowledged is sent again on the third connection', async () => {
+    const { base, ws: url } = uniqueBase();
+    const hello = JSON.stringify({ type: 'hello', heartbeat: 15000, ack: true });
+    const perSocket: string[][] = [];
+    const s = server(url, (socket, i) => {
+      perSocket[i] = [];
+      socket.on('message', (raw) => {
+        const m = JSON.parse(String(raw)) as { data?: string };
+        if (m.data) perSocket[i]!.push(m.data);
+      });
+      if (i !== 1) socket.send(hello);
+    });
+    const r = setup({ url: base, transports: ['websocket'], WebSocket: trackedWebSocket().WebSocket, reconnect: steady });
+    await advance(10);
+    await r.client.send('chat', 'important');
+    await advance(10);
+    s.close(1006, '', 0);
+    await advance(1010);
+    expect(s.sockets).toHaveLength(2);
+    s.close(1006, '', 1);
+    await advance(2010);
+    await advance(10);
+    expect(s.sockets).toHaveLength(3);
+    expect(perSocket).toEqual([['important'], ['important'], ['important']]);
+  });
+});
+
+/** Handlers added while a value is being handed out wait for the next one, for onMessage as for on(). */
+describe('handlers added during a dispatch', () => {
+  it('onMessage: a handler that registers itself again runs once per event', async () => {
+    const { base, ws: url } = uniqueBase();
+    const s = server(url, (socket) => socket.send(JSON.stringify({ type: 'hello' })));
+    const r = setup({ url: base, WebSocket: trackedWebSocket().WebSocket });
+    await advance(10);
+    let calls = 0;
+    let off = (): void => {};
+    const handler = (): void => {
+      if (++calls >= 50) return; // keeps a failure from hanging the test
+      off();
+      off = r.client.onMessage(handler);
+    };
+    off = r.client.onMessage(handler);
+    s.send({ id: '1', event: 'news', data: 1 });
+    await advance(10);
+    expect(calls).toBe(1);
+    s.send({ id: '2', event: 'news', data: 2 });
+    await advance(10);
+    expect(calls).toBe(2);
+  });
+
+  it('an on() or onMessage handler added by an on() handler does not receive that event', async () => {
+    const { base, ws: url } = uniqueBase();
+    const s = server(url, (socket) => socket.send(JSON.stringify({ type: 'hello' })));
+    const r = setup({ url: base, WebSocket: trackedWebSocket().WebSocket });
+    await advance(10);
+    const late: string[] = [];
+    let added = false;
+    r.client.on('news', () => {
+      if (added) return;
+      added = true;
+      r.client.on('news', () => late.push('on'));
+      r.client.onMessage(() => late.push('onMessage'));
+    });
+    s.send({ id: '1', event: 'news', data: 1 });
+    await advance(10);
+    expect(late).toEqual([]);
+    s.send({ id: '2', event: 'news', data: 2 });
+    await advance(10);
+    expect(late).toEqual(['on', 'onMessage']);
+  });
+});
+
+describe('endpoints that are not an object of strings', () => {
+  it('are refused with BAD_OPTIONS, not a TypeError or an endless NETWORK retry', () => {
+    expect(() => createClient({ url: 'https://example.com/rt', endpoints: null as never, autoConnect: false })).toThrow(expect.objectContaining({ name: 'SurewireError', code: 'BAD_OPTIONS' }));
+    expect(() => createClient({ url: 'https://example.com/rt', endpoints: { sse: 5 as never }, autoConnect: false })).toThrow(expect.objectContaining({ code: 'BAD_OPTIONS', message: '`endpoints.sse` must be a string or false' }));
+  });
+});
+
+/** Resuming after an id means after it: a server that replays from it inclusively does not deliver it twice. */
+describe('a server that replays the cursor event itself', () => {
+  it('the saved lastEventId is not delivered again', async () => {
+    const { base, ws: url } = uniqueBase();
+    server(url, (socket) => socket.send(JSON.stringify([{ id: '7', event: 'e', data: 7 }, { id: '8', event: 'e', data: 8 }])));
+    const r = setup({ url: base, WebSocket: trackedWebSocket().WebSocket, lastEventId: '7' });
+    await advance(10);
+    expect(r.messages.map((m) => m.data)).toEqual([8]);
+  });
+});
+
+/** hello `resumed: false`: the server lost track, so what it sends is new — even ids delivered before (a restarted server numbering from 1). */
+describe('resumed: false after a server restart that reuses ids', () => {
+  it('delivers the new server\'s events although their ids were delivered before', async () => {
+    const { base, ws: url } = uniqueBase();
+    const s = server(url, (socket, i) => {
+      socket.send(JSON.stringify({ type: 'hello', ...(i ? { resumed: false } : {}) }));
+      socket.send(JSON.stringify([1, 2].map((n) => ({ id: String(n), event: 'e', data: `${i}:${n}` }))));
+    });
+    const r = setup({ url: base, WebSocket: trackedWebSocket().WebSocket, reconnect: steady });
+    await advance(10);
+    s.close(1006, '', 0);
+    await advance(1010);
+    expect(r.messages.map((m) => m.data)).toEqual(['0:1', '0:2', '1:1', '1:2']);
+    expect(r.client.status).toMatchObject({ state: 'open', resumed: false, lastEventId: '2' });
   });
 });
