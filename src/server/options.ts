@@ -10,6 +10,7 @@ export interface ResolvedHubOptions {
   readonly history: number;
   /** `0` when heartbeats are off. */
   readonly heartbeat: number;
+  /** How long a poll is really held: capped at `2 × heartbeat` when heartbeats are on. */
   readonly pollTimeout: number;
   readonly maxMessageBytes: number;
   readonly maxBufferedBytes: number;
@@ -92,7 +93,9 @@ export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
   return {
     history: count('history', options.history, HUB_DEFAULTS.history, 0),
     heartbeat,
-    pollTimeout: count('pollTimeout', options.pollTimeout, HUB_DEFAULTS.pollTimeout, 1, MAX_TIMER_MS),
+    // A held poll is silent, and the hello's heartbeat h tells clients to give up after 2h + 5000 ms
+    // of silence (DESIGN §3 "Hello"): hold it no longer than 2h, so a quiet channel never looks dead.
+    pollTimeout: Math.min(count('pollTimeout', options.pollTimeout, HUB_DEFAULTS.pollTimeout, 1, MAX_TIMER_MS), heartbeat > 0 ? 2 * heartbeat : Infinity),
     maxMessageBytes: count('maxMessageBytes', options.maxMessageBytes, HUB_DEFAULTS.maxMessageBytes, 1),
     maxBufferedBytes: count('maxBufferedBytes', options.maxBufferedBytes, HUB_DEFAULTS.maxBufferedBytes, 1),
     allowOrigins,

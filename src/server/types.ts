@@ -45,7 +45,9 @@ export interface HubOptions {
   heartbeat?: number | false;
   /**
    * Milliseconds a long-poll is held open when nothing is pending; it is then answered 200 with an
-   * empty body. At most 2147483647 (2^31 - 1, Node's longest timer; more throws).
+   * empty body. With heartbeats on, a poll is held at most `2 × heartbeat`: a held poll sends
+   * nothing, and clients take `2 × heartbeat + 5000` ms of silence for a dead connection.
+   * At most 2147483647 (2^31 - 1, Node's longest timer; more throws).
    * @defaultValue 25000
    */
   pollTimeout?: number;

@@ -132,6 +132,18 @@ describe('long-poll', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(140);
   });
 
+  it('holds a poll at most 2 × the heartbeat it announces, within the 2h + 5000 ms clients wait for', async () => {
+    // A client's timeout from the hello is 2 × 100 + 5000 = 5200 ms: a 5600 ms hold would be taken for a dead poll.
+    const { base } = await startHub({ heartbeat: 100, pollTimeout: 5600 });
+    expect(hello(await (await fetch(`${base}/poll`)).text())).toEqual({ event: 'surewire:hello', id: '0', data: '{"heartbeat":100}' });
+    const started = Date.now();
+    const res = await fetch(`${base}/poll?lastEventId=0`);
+    expect(await res.text()).toBe('');
+    const held = Date.now() - started;
+    expect(held).toBeGreaterThanOrEqual(180);
+    expect(held).toBeLessThan(2 * 100 + 5000);
+  });
+
   it('starts an answer after a gap with hello resumed:false, and holds it when nothing is held', async () => {
     const { hub, base } = await startHub({ history: 2, pollTimeout: 150 });
     for (let i = 1; i <= 4; i++) hub.publish('message', i);
