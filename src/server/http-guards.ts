@@ -4,7 +4,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
+import { Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { Server as TlsServer } from 'node:tls';
 import type { ResolvedHubOptions } from './options';
 
 /** A request target split into its path and query. */
@@ -108,6 +110,48 @@ export function refuseUpgrade(socket: Duplex, status: number): void {
 
 /** What `authenticate` said: yes, no, or it threw (or rejected). */
 export type AuthVerdict = boolean | 'error';
+
+/** Whether an upgrade asks for a WebSocket, the only upgrade the hub takes (RFC 6455 §4.2.1). */
+export function isWebSocketUpgrade(req: IncomingMessage): boolean {
+  return req.headers.upgrade?.trim().toLowerCase() === 'websocket';
+}
+
+/** Upgrade requests already handed back to the http server, so that two listeners do not both do it. */
+const reparsed = new WeakSet<IncomingMessage>();
+
+/**
+ * Serves an upgrade request that does not ask for a WebSocket (`Upgrade: h2c` from `curl --http2`
+ * or Java's HttpClient) as the ordinary HTTP request it also is: a server may ignore the offer
+ * (RFC 9110 §7.8), but Node hands every request with an `Upgrade` header to the `'upgrade'`
+ * listeners once there is one, so without this nobody would answer it.
+ *
+ * The request is written back without the offer in front of the bytes Node has not parsed (the
+ * body, pipelined requests) and the socket is injected into `server` as a new connection (a use
+ * Node documents for `'connection'`): Node's own parser then reads it, body, keep-alive and
+ * timeouts included, and emits `'request'`. A `'connection'` listener of yours sees that socket
+ * twice.
+ */
+export function serveAsPlainHttp(server: NetServer, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  if (reparsed.has(req)) return;
+  reparsed.add(req);
+  const lines = [`${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/${req.httpVersion}`];
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i];
+    const value = req.rawHeaders[i + 1];
+    const lower = name.toLowerCase();
+    if (lower === 'upgrade') continue;
+    if (lower === 'connection') {
+      const kept = value.split(',').map((t) => t.trim()).filter((t) => t !== '' && t.toLowerCase() !== 'upgrade');
+      if (kept.length > 0) lines.push(`${name}: ${kept.join(', ')}`);
+    } else {
+      lines.push(`${name}: ${value}`);
+    }
+  }
+  // latin1 gives back the bytes Node read: it decodes header octets one to one.
+  socket.unshift(Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), head]));
+  // An https server parses HTTP on 'secureConnection' ('connection' is the raw TCP socket there).
+  server.emit(server instanceof TlsServer ? 'secureConnection' : 'connection', socket);
+}
 
 /**
  * Runs `authenticate`, synchronously when it answers synchronously, so that the common case adds

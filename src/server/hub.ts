@@ -3,10 +3,11 @@
  * heartbeat timer and the `ws` server, and wires the router to them.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { EventLog, type LogEntry, toBatches } from './event-log';
-import { parseTarget, readLastEventId, refuseUpgrade, sendStatus } from './http-guards';
+import { isWebSocketUpgrade, parseTarget, readLastEventId, refuseUpgrade, sendStatus, serveAsPlainHttp } from './http-guards';
 import { createInbox } from './inbox';
 import { normalizePath, resolveHubOptions } from './options';
 import { servePoll } from './poll-session';
@@ -124,7 +125,14 @@ export function createHub(options: HubOptions = {}): Hub {
     routeRequest(endpoints, req, res, target, target.pathname, next && (() => next()));
   };
 
-  const handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): boolean => {
+  // A function, not an arrow: as a server's 'upgrade' listener, `this` is that server.
+  const handleUpgrade = function (this: unknown, req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    if (!isWebSocketUpgrade(req)) {
+      // Only the server can answer an h2c offer to an app route; called by hand, leave it to the caller.
+      if (!(this instanceof NetServer)) return false;
+      serveAsPlainHttp(this, req, socket, head);
+      return true;
+    }
     const { pathname } = parseTarget(req.url);
     const matches = opts.path === null ? pathname.endsWith('/ws') : pathname === `${opts.path}/ws`;
     if (!matches) return false;
@@ -154,6 +162,8 @@ export function createHub(options: HubOptions = {}): Hub {
       else routeRequest(endpoints, req, res, target, relative, base === '' ? passOn : undefined);
     };
     const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      // Only a WebSocket upgrade is ours to take or refuse; an h2c offer is an ordinary request.
+      if (!isWebSocketUpgrade(req)) return serveAsPlainHttp(server, req, socket, head);
       const { pathname } = parseTarget(req.url);
       if (pathname === `${base}/ws`) return routeUpgrade(endpoints, req, socket, head);
       // Nobody else listens: refuse rather than leave the socket hanging forever.

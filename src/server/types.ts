@@ -160,9 +160,11 @@ export interface Hub {
    * Serves the hub on a `node:http`/`https` server under `path`: wraps the server's existing
    * `'request'` listeners (paths outside `path` are passed to them untouched, or answered 404
    * when there are none; unknown paths under a non-root `path` are 404; call `attach` after
-   * adding your own `'request'` listener, since one added later also sees the hub's requests) and adds an `'upgrade'` listener for `{path}/ws` (other upgrades are left to other
-   * listeners, or refused 404 when there are none). Returns the disposer that restores the
-   * server; `close()` and the server's `'close'` event also call it.
+   * adding your own `'request'` listener, since one added later also sees the hub's requests) and adds an `'upgrade'` listener for `{path}/ws` (other WebSocket upgrades are left to other
+   * listeners, or refused 404 when there are none). A request offering another upgrade
+   * (`Upgrade: h2c`, sent by `curl --http2` and Java's HttpClient) is served as plain HTTP, as it
+   * would be without an `'upgrade'` listener. Returns the disposer that restores the server;
+   * `close()` and the server's `'close'` event also call it.
    */
   attach(server: Server, options?: AttachOptions): () => void;
   /**
@@ -172,9 +174,11 @@ export interface Hub {
    */
   readonly handle: HubRequestHandler;
   /**
-   * `server.on('upgrade', hub.handleUpgrade)`: takes upgrades to `{path}/ws` when the hub has a
-   * `path` option, otherwise to any path ending in `/ws`; returns `false` and leaves every other
-   * socket alone.
+   * `server.on('upgrade', hub.handleUpgrade)`: takes WebSocket upgrades to `{path}/ws` when the hub
+   * has a `path` option, otherwise to any path ending in `/ws`; returns `false` and leaves every
+   * other WebSocket upgrade alone. A request offering another upgrade (`Upgrade: h2c`) is handed
+   * back to the server as plain HTTP, to its `'request'` listeners, when this is the server's
+   * listener (`this` is the server); called by hand, it returns `false` for those too.
    */
   readonly handleUpgrade: HubUpgradeHandler;
   /**

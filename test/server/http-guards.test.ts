@@ -102,6 +102,60 @@ describe('routing', () => {
   });
 });
 
+describe('an optional upgrade offer (Upgrade: h2c, from curl --http2 or Java HttpClient)', () => {
+  // RFC 9110 §7.8: a server may ignore the offer and answer the request as it is.
+  const h2c = { Connection: 'Upgrade, HTTP2-Settings', Upgrade: 'h2c', 'HTTP2-Settings': 'AAMAAABkAARAAAAAAAIAAAAA' };
+
+  it("is answered as plain HTTP under attach: the app's routes and the hub's poll and send", async () => {
+    const { port } = await startHub();
+    const origin = `http://127.0.0.1:${port}`;
+    expect(await rawRequest(`${origin}/index.html`, { headers: h2c }, (req) => req.end())).toMatchObject({ status: 200, body: 'app' });
+    expect((await rawRequest(`${origin}/rt/poll`, { headers: h2c }, (req) => req.end())).status).toBe(200);
+    const send = await rawRequest(`${origin}/rt/send`, { method: 'POST', headers: { ...h2c, ...json } }, (req) => req.end(JSON.stringify({ event: 'a', mid: 'm1' })));
+    expect(send.status).toBe(204);
+    // a chunked body too: the request is read as Node would have read it without the offer
+    const chunked = await rawRequest(`${origin}/rt/send`, { method: 'POST', headers: { ...h2c, ...json } }, (req) => {
+      req.write('{"event":"a",');
+      setTimeout(() => req.end('"mid":"m2"}'), 20);
+    });
+    expect(chunked.status).toBe(204);
+  });
+
+  it('is answered as plain HTTP by the Express recipe (server.on(upgrade, hub.handleUpgrade))', async () => {
+    const hub = createHub({ path: '/rt' });
+    const server = http.createServer((req, res) => {
+      if (req.url?.startsWith('/rt/')) {
+        req.url = req.url.slice(3);
+        return hub.handle(req, res);
+      }
+      res.end('app');
+    });
+    server.on('upgrade', hub.handleUpgrade);
+    // closeAllConnections() does not reach a socket Node handed to 'upgrade'
+    const sockets = new Set<net.Socket>();
+    server.on('connection', (socket: net.Socket) => sockets.add(socket));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    onStop(async () => {
+      for (const socket of sockets) socket.destroy();
+      await hub.close();
+      await closeServer(server);
+    });
+    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const outcome = await Promise.race([
+      rawRequest(`${origin}/index.html`, { headers: h2c }, (req) => req.end()).then((r) => `answered ${r.status} ${r.body}`),
+      new Promise<string>((r) => setTimeout(() => r('no answer after 2 s'), 2000)),
+    ]);
+    expect(outcome).toBe('answered 200 app');
+    // and the connection is not left open once the client is done with it
+    const open = () => new Promise<number>((r) => server.getConnections((_e, n) => r(n)));
+    for (let n = await open(); n > 0; n = await open()) await new Promise((r) => setTimeout(r, 5));
+    expect((await rawRequest(`${origin}/rt/poll`, { headers: h2c }, (req) => req.end())).status).toBe(200);
+    // a real WebSocket upgrade is still the hub's
+    const ws = await openWs(`${origin.replace('http', 'ws')}/rt/ws`);
+    await ws.until((m) => m[0]?.type === 'hello');
+  });
+});
+
 describe('CORS', () => {
   it('echoes an allowed Origin with credentials and refuses others 403', async () => {
     const { base } = await startHub({ allowOrigins: ['https://app.example.com'] });
