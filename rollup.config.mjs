@@ -33,6 +33,25 @@ export default [
       { file: 'dist/server.cjs', format: 'cjs', sourcemap: true, exports: 'named' },
     ],
   },
-  { input: 'src/index.ts', external, plugins: [dts()], output: { file: 'dist/surewire.d.ts', format: 'es' } },
-  { input: 'src/server/index.ts', external, plugins: [dts()], output: { file: 'dist/server.d.ts', format: 'es' } },
+  // Declarations twice, .d.ts for `import` and .d.cts for `require`: under node16/nodenext a
+  // CommonJS consumer of a "type": "module" package must not be handed ESM typings. The script
+  // tag's global gets its typings too (`export as namespace`).
+  {
+    input: 'src/index.ts',
+    external,
+    plugins: [dts()],
+    output: [
+      { file: 'dist/surewire.d.ts', format: 'es', footer: 'export as namespace Surewire;' },
+      { file: 'dist/surewire.d.cts', format: 'es', footer: 'export as namespace Surewire;' },
+    ],
+  },
+  {
+    input: 'src/server/index.ts',
+    external,
+    plugins: [dts()],
+    output: [
+      { file: 'dist/server.d.ts', format: 'es' },
+      { file: 'dist/server.d.cts', format: 'es' },
+    ],
+  },
 ];

@@ -12,34 +12,34 @@ export type Provider<T> = T | (() => T | Promise<T>);
 /** Reconnect timing. Delay for attempt n: `random(0, min(maxDelay, initialDelay · factor^n))`. */
 export interface ReconnectOptions {
   /** Base delay in ms; an SSE `retry:` field replaces it. @defaultValue 1000 */
-  initialDelay?: number;
+  initialDelay?: number | undefined;
   /** Ceiling of the exponential part in ms (`Retry-After` may exceed it). @defaultValue 30000 */
-  maxDelay?: number;
+  maxDelay?: number | undefined;
   /** Growth per attempt. @defaultValue 2 */
-  factor?: number;
+  factor?: number | undefined;
   /** `full`, `equal`, `decorrelated` or `none`. @defaultValue 'full' */
-  jitter?: Jitter;
+  jitter?: Jitter | undefined;
   /** Failed attempts in a row before giving up with `MAX_ATTEMPTS`. @defaultValue Infinity */
-  maxAttempts?: number;
+  maxAttempts?: number | undefined;
 }
 
 /** Dead-connection detection. */
 export interface HeartbeatOptions {
   /** ms between the client's WebSocket pings (which also measure `rtt`). @defaultValue 15000 */
-  interval?: number;
+  interval?: number | undefined;
   /**
    * ms without any inbound byte after which the connection is declared dead. When unset, a
    * server hello announcing heartbeat h sets it to `2h + 5000`. @defaultValue 35000
    */
-  timeout?: number;
+  timeout?: number | undefined;
 }
 
 /** Per-transport endpoint URLs; each overrides `{url}/ws|sse|poll|send`, `false` disables it. */
 export interface EndpointOptions {
-  websocket?: string | false;
-  sse?: string | false;
-  poll?: string | false;
-  send?: string | false;
+  websocket?: string | false | undefined;
+  sse?: string | false | undefined;
+  poll?: string | false | undefined;
+  send?: string | false | undefined;
 }
 
 /** How event data is turned into the value handlers receive. */
@@ -51,42 +51,42 @@ export type DebugLogger = (message: string, details?: Record<string, unknown>) =
 /** Everything `createClient` accepts. Only `url` (or `endpoints`) is required. */
 export interface ClientOptions {
   /** Base URL: WebSocket at `{url}/ws`, SSE at `{url}/sse`, poll at `{url}/poll`, sends at `{url}/send`. May be relative in a browser, and may carry a query string, which every endpoint keeps. */
-  url?: string;
+  url?: string | undefined;
   /** Overrides or disables individual endpoints. */
-  endpoints?: EndpointOptions;
+  endpoints?: EndpointOptions | undefined;
   /** Transports in order of preference. @defaultValue ['websocket', 'sse', 'poll'] */
-  transports?: readonly TransportName[];
-  reconnect?: ReconnectOptions;
+  transports?: readonly TransportName[] | undefined;
+  reconnect?: ReconnectOptions | undefined;
   /** Heartbeat settings, or `false` to never declare a connection dead. */
-  heartbeat?: HeartbeatOptions | false;
+  heartbeat?: HeartbeatOptions | false | undefined;
   /** ms an attempt may take to open, waiting for `token` and `headers` included, before the next transport is tried. @defaultValue 5000 */
-  openTimeout?: number;
+  openTimeout?: number | undefined;
   /** ms one HTTP request (a long-poll, or a send) may take before it counts as a network failure (a send is then retried with the same `mid`). @defaultValue 40000 */
-  pollTimeout?: number;
+  pollTimeout?: number | undefined;
   /** Bearer token, or a function called before every attempt (and again after a 401). */
-  token?: Provider<string | null | undefined>;
+  token?: Provider<string | null | undefined> | undefined;
   /** Extra headers for HTTP transports and sends, or a function called before every attempt. */
-  headers?: Provider<Record<string, string>>;
+  headers?: Provider<Record<string, string>> | undefined;
   /** Send cookies with HTTP requests (`credentials: 'include'`). @defaultValue false */
-  withCredentials?: boolean;
+  withCredentials?: boolean | undefined;
   /** Resume after this id (for example one saved in `localStorage`). */
-  lastEventId?: string;
+  lastEventId?: string | undefined;
   /**
    * `json` (strict), `text`, or a function of the raw data and the event name. `text` is for
    * plain-text servers: over SSE and poll the data lines as they are, over WebSocket a string
    * `data` member as it is (anything else as JSON text). @defaultValue 'json'
    */
-  decode?: Decode;
+  decode?: Decode | undefined;
   /** Sends that may wait (while not open, or behind a batch in flight); beyond it `send()` rejects with `QUEUE_FULL`. @defaultValue 1000 */
-  maxQueue?: number;
+  maxQueue?: number | undefined;
   /** Connect at once; with `false`, call `connect()`. @defaultValue true */
-  autoConnect?: boolean;
+  autoConnect?: boolean | undefined;
   /** WebSocket implementation (Node: `import WebSocket from 'ws'`). @defaultValue globalThis.WebSocket */
-  WebSocket?: WebSocketConstructor;
+  WebSocket?: WebSocketConstructor | undefined;
   /** fetch implementation. @defaultValue globalThis.fetch */
-  fetch?: FetchLike;
+  fetch?: FetchLike | undefined;
   /** `true` logs to `console.debug`; a function receives every line. Tokens are never logged. @defaultValue false */
-  debug?: boolean | DebugLogger;
+  debug?: boolean | DebugLogger | undefined;
 }
 
 /** Options with every default applied and every endpoint resolved. */

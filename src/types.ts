@@ -62,10 +62,15 @@ export interface OutboundMessage {
 export interface WebSocketLike {
   readonly readyState: number;
   readonly bufferedAmount?: number;
-  onopen: ((ev: unknown) => void) | null;
-  onmessage: ((ev: { data: unknown }) => void) | null;
-  onclose: ((ev: { code: number; reason: string; wasClean?: boolean }) => void) | null;
-  onerror: ((ev: unknown) => void) | null;
+  // `any` parameters: under strictFunctionTypes a handler property is checked contravariantly,
+  // and neither the DOM's `(ev: Event) => any` nor `ws`'s own event types would be assignable
+  // to a narrower shape. surewire reads `data`, `code`, `reason` and `error` from them.
+  /* eslint-disable @typescript-eslint/no-explicit-any */
+  onopen: ((ev: any) => void) | null;
+  onmessage: ((ev: any) => void) | null;
+  onclose: ((ev: any) => void) | null;
+  onerror: ((ev: any) => void) | null;
+  /* eslint-enable @typescript-eslint/no-explicit-any */
   send(data: string): void;
   close(code?: number, reason?: string): void;
 }

@@ -2,6 +2,7 @@
  * Compile-time contract of the public API (DESIGN §2): payloads inferred from the event map,
  * wrong names and payloads rejected, `onMessage` narrowing by `event`.
  */
+import WS from 'ws';
 import { describe, expectTypeOf, it } from 'vitest';
 import { createClient, isSurewireError, type Client, type InboundMessage, type MessageMeta, type Status, type SurewireError } from '../../src/index';
 
@@ -95,6 +96,11 @@ describe('client types', () => {
     const c: Client = createClient({ url: 'https://x', autoConnect: false });
     c.on('anything', (d) => expectTypeOf(d).toBeUnknown());
     void c.send('whatever', { any: 'thing' });
+  });
+
+  it('the real WebSocket classes are accepted as the WebSocket option, without a cast (strict)', () => {
+    createClient({ url: 'https://x', autoConnect: false, WebSocket: WS });
+    createClient({ url: 'https://x', autoConnect: false, WebSocket: globalThis.WebSocket });
   });
 
   it('options are checked', () => {
