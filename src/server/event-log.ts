@@ -1,7 +1,7 @@
 /**
  * The hub's ordered event log: a fixed-size ring of serialized events with consecutive numeric
- * ids, the resume decision for a client's `lastEventId`, and batches that serialize their frame
- * once however many connections receive it.
+ * ids from `firstId + 1`, the resume decision for a client's `lastEventId`, and batches that
+ * serialize their frame once however many connections receive it.
  */
 import { BATCH_MAX_BYTES, BATCH_MAX_EVENTS } from './options';
 import { sseEvent, wsEvent } from './wire';
@@ -106,22 +106,23 @@ export interface ResumePoint {
   readonly resumed?: boolean;
 }
 
-// Ids the hub issues: decimal, no sign, no leading zeros, within the safe integer range.
+// Ids the hub issues: decimal, no sign, no leading zeros; `resolve` also checks the safe range.
 const ID_PATTERN = /^(?:0|[1-9]\d{0,15})$/;
 
-/** A ring of the newest `capacity` events. */
+/** A ring of the newest `capacity` events, numbered from `firstId + 1`. */
 export class EventLog {
   private readonly capacity: number;
   private readonly ring: (LogEntry | undefined)[];
   private held = 0;
-  private newest = 0;
+  private newest: number;
 
-  constructor(capacity: number) {
+  constructor(capacity: number, firstId: number) {
     this.capacity = capacity;
     this.ring = new Array<LogEntry | undefined>(capacity);
+    this.newest = firstId;
   }
 
-  /** The newest id issued; `0` before the first publish. */
+  /** The newest id issued; `firstId` before the first publish. */
   get last(): number {
     return this.newest;
   }
@@ -169,15 +170,17 @@ export class EventLog {
    * Decides where a connection with this `lastEventId` starts (DESIGN §3 "Resume"):
    * - none (absent or empty): from the newest id, which the hello announces; nothing replayed.
    * - a held position (every later event still held): `resumed: true`, replay after it.
-   * - a gap (older than the oldest held), an id ahead of the newest (a hub restarted with a
-   *   fresh log) or anything that is not one of our ids: `resumed: false`, and every held event
-   *   is replayed, since the client cannot have seen them.
+   * - a gap (older than the oldest held), an id this log never issued (ahead of the newest, or
+   *   below `firstId`: another hub's, e.g. the one before a restart) or anything that is not one
+   *   of our ids: `resumed: false`, and every held event is replayed, since the client cannot
+   *   have seen them.
    */
   resolve(lastEventId: string | undefined): ResumePoint {
     if (lastEventId === undefined || lastEventId === '') return { cursor: this.newest, given: false };
     if (ID_PATTERN.test(lastEventId)) {
       const n = Number(lastEventId);
-      if (n <= this.newest && n >= this.first - 1) return { cursor: n, given: true, resumed: true };
+      // `first - 1` is never below firstId: the oldest held, or firstId itself before any event.
+      if (Number.isSafeInteger(n) && n <= this.newest && n >= this.first - 1) return { cursor: n, given: true, resumed: true };
     }
     return { cursor: this.first - 1, given: true, resumed: false };
   }

@@ -24,11 +24,11 @@ import { WsClose, WsSession } from './ws-session';
  * @example
  * const hub = createHub({ history: 1000 });
  * hub.attach(httpServer, { path: '/rt' });
- * hub.publish('message', { text: 'hi' }); // → '1'
+ * hub.publish('message', { text: 'hi' }); // → '1732406400000001' (firstId + 1)
  */
 export function createHub(options: HubOptions = {}): Hub {
   const opts = resolveHubOptions(options);
-  const log = new EventLog(opts.history);
+  const log = new EventLog(opts.history, opts.firstId);
   const sessions = new Set<Session>();
   const inbox = createInbox(opts.dedupeWindow, opts.onMessage, opts.onError);
   // noServer: the hub routes upgrades itself. maxPayload makes ws close 1009 on a big frame.

@@ -13,7 +13,7 @@
  * hub.attach(server, { path: '/rt' });      // /rt/ws, /rt/sse, /rt/poll, POST /rt/send
  * // or, Express-style: app.use('/rt', hub.handle); server.on('upgrade', hub.handleUpgrade)
  * // with createHub({ path: '/rt' }) so that handleUpgrade takes exactly /rt/ws.
- * hub.publish('message', { text: 'hi' });   // → '1'
+ * hub.publish('message', { text: 'hi' });   // → '1732406400000001': time-based, see `firstId`
  * await hub.close();
  * ```
  *

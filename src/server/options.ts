@@ -24,6 +24,8 @@ export interface ResolvedHubOptions {
   readonly dedupeWindow: number;
   /** `0` when reaping is off. */
   readonly clientTimeout: number;
+  /** The id before the first event: the first published id is `firstId + 1`. */
+  readonly firstId: number;
 }
 
 /** The defaults, as documented on {@link HubOptions}. */
@@ -71,6 +73,19 @@ function count(name: keyof typeof HUB_DEFAULTS | 'clientTimeout', value: unknown
   return Math.floor(value);
 }
 
+/**
+ * `firstId`, by default microseconds since the epoch: a restarted hub then numbers above every id
+ * its predecessor issued unless that one published a sustained million events per second, and
+ * decimal ids stay below 2^53 until the year 2255.
+ */
+function resolveFirstId(value: unknown): number {
+  if (value === undefined) return Date.now() * 1000;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new TypeError(`createHub: \`firstId\` must be a non-negative integer (the first event gets firstId + 1), got ${String(value)}. Omit it for the time-based default, which keeps a restarted hub's ids above its previous ones.`);
+  }
+  return value;
+}
+
 /** Checks and completes the user's options; throws a `TypeError` that says how to fix misuse. */
 export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
   if (typeof options !== 'object' || options === null) {
@@ -105,5 +120,6 @@ export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
     path: options.path === undefined ? null : normalizePath(options.path),
     dedupeWindow: count('dedupeWindow', options.dedupeWindow, HUB_DEFAULTS.dedupeWindow, 1),
     clientTimeout: heartbeat === 0 ? 0 : count('clientTimeout', options.clientTimeout, 2 * heartbeat + 5000, 0, MAX_TIMER_MS),
+    firstId: resolveFirstId(options.firstId),
   };
 }

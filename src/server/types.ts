@@ -110,6 +110,16 @@ export interface HubOptions {
    * @defaultValue `2 × heartbeat + 5000`, the rule clients use for the server
    */
   clientTimeout?: number;
+  /**
+   * The id before the first event: the first `publish` returns `firstId + 1`, and the hello of an
+   * empty log announces `firstId`. A non-negative integer. The default is time-based so that a
+   * restarted hub's ids stay above its previous ones: clients resuming across a restart then get
+   * `resumed: false` rather than a cursor the new hub never issued, and do not drop its events
+   * as duplicates of ids they already saw. Pass `0` for ids from `'1'` (tests, demos).
+   * @defaultValue `Date.now() * 1000` at `createHub` (stays below 2^53 for centuries; ids stay
+   * above the previous hub's unless it published a sustained million events per second)
+   */
+  firstId?: number;
 }
 
 /** Options of {@link Hub.attach}. */
@@ -184,9 +194,10 @@ export interface Hub {
   /**
    * Appends an event to the log and sends it to every live connection; events published in the
    * same tick go out together (one WebSocket frame, one write). Returns its id: decimal strings,
-   * strictly increasing from `'1'`. `data` must be JSON-serializable (`undefined` becomes `null`);
-   * otherwise, or for an event name SSE cannot carry (empty, CR/LF, `surewire:hello`), it throws
-   * a `TypeError` and takes no id. After `close()` events are still logged but sent to nobody.
+   * strictly increasing from `firstId + 1` ({@link HubOptions.firstId}). `data` must be
+   * JSON-serializable (`undefined` becomes `null`); otherwise, or for an event name SSE cannot
+   * carry (empty, CR/LF, `surewire:hello`), it throws a `TypeError` and takes no id. After
+   * `close()` events are still logged but sent to nobody.
    */
   publish(event: string, data?: unknown): string;
   /** Every live WebSocket, SSE stream and pending poll, as a fresh array. */

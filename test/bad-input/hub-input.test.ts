@@ -20,6 +20,7 @@ beforeEach(async () => {
   received.onMessage = [];
   next = 0;
   hs = await startHub({
+    firstId: 0, // ids from '1'
     maxMessageBytes: MAX,
     heartbeat: 1000,
     onMessage: (m) => received.onMessage.push({ event: m.event, mid: m.mid }),

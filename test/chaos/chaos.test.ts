@@ -41,6 +41,7 @@ async function chaosRun(mode: Mode, seed: number): Promise<void> {
   const debugLines: string[] = [];
 
   const hs: HubServer = await startHub({
+    firstId: 0, // event n has id n
     history: EVENTS + 100, // the whole run can be replayed
     heartbeat: 500,
     pollTimeout: 500, // an empty poll answer is the client's proof of life

@@ -5,7 +5,7 @@ import { parseSse } from './helpers';
 
 describe('EventLog', () => {
   it('issues consecutive decimal ids from 1 and keeps only the newest `capacity`', () => {
-    const log = new EventLog(3);
+    const log = new EventLog(3, 0);
     expect(log.last).toBe(0);
     expect(log.size).toBe(0);
     const ids = [1, 2, 3, 4, 5].map((n) => log.append('message', String(n)).id);
@@ -20,7 +20,7 @@ describe('EventLog', () => {
   });
 
   it('resolves a cursor: none → newest, held → resumed, gap/ahead/garbage → not resumed, replay all held', () => {
-    const log = new EventLog(3);
+    const log = new EventLog(3, 0);
     expect(log.resolve(undefined)).toEqual({ cursor: 0, given: false });
     expect(log.resolve('0')).toEqual({ cursor: 0, given: true, resumed: true });
     for (let i = 0; i < 5; i++) log.append('message', 'null');
@@ -36,8 +36,25 @@ describe('EventLog', () => {
     }
   });
 
+  it('numbers from firstId + 1, says firstId while empty, and never resumes a cursor it did not issue', () => {
+    const log = new EventLog(3, 1000);
+    expect(log.last).toBe(1000);
+    expect(log.resolve(undefined)).toEqual({ cursor: 1000, given: false });
+    expect(log.resolve('1000')).toEqual({ cursor: 1000, given: true, resumed: true });
+    // below firstId: an id of an earlier hub (a restart), which this one never issued
+    expect(log.resolve('999')).toEqual({ cursor: 1000, given: true, resumed: false });
+    expect(log.resolve('0')).toEqual({ cursor: 1000, given: true, resumed: false });
+    expect([1, 2].map(() => log.append('message', 'null').id)).toEqual([1001, 1002]);
+    expect(log.resolve('1001')).toEqual({ cursor: 1001, given: true, resumed: true });
+    expect(log.resolve('999')).toEqual({ cursor: 1000, given: true, resumed: false });
+    // ahead of the newest: never issued either
+    expect(log.resolve('1003')).toEqual({ cursor: 1000, given: true, resumed: false });
+    // ids past 2^53 cannot be told apart as numbers: not ours
+    expect(new EventLog(3, 2 ** 53 - 1).resolve('9007199254740993')).toEqual({ cursor: 2 ** 53 - 1, given: true, resumed: false });
+  });
+
   it('with history 0 holds nothing but still numbers events', () => {
-    const log = new EventLog(0);
+    const log = new EventLog(0, 0);
     log.append('message', '1');
     log.append('message', '2');
     expect(log.size).toBe(0);
@@ -47,7 +64,7 @@ describe('EventLog', () => {
   });
 
   it('caps one read by events and bytes, but always returns at least one event', () => {
-    const log = new EventLog(100);
+    const log = new EventLog(100, 0);
     for (let i = 0; i < 10; i++) log.append('message', JSON.stringify('x'.repeat(100)));
     expect(log.after(0, 4, 1_000_000)?.length).toBe(4);
     expect(log.after(0, 100, 300)?.length).toBe(2);
@@ -57,7 +74,7 @@ describe('EventLog', () => {
 
 describe('toBatches', () => {
   it('builds one frame per batch: an array for several events, an object for one', () => {
-    const log = new EventLog(10);
+    const log = new EventLog(10, 0);
     const entries = [log.append('message', '{"a":1}'), log.append('chat', '[1,2]'), log.append('message', '"s"')];
     const [batch] = toBatches(entries);
     expect(JSON.parse(batch.ws.toString())).toEqual([
@@ -77,7 +94,7 @@ describe('toBatches', () => {
   });
 
   it('splits by the caps without losing or reordering events', () => {
-    const log = new EventLog(2000);
+    const log = new EventLog(2000, 0);
     const entries = Array.from({ length: 1100 }, (_, i) => log.append('message', String(i)));
     const batches = toBatches(entries, 512, 1_000_000);
     expect(batches.map((b) => b.entries.length)).toEqual([512, 512, 76]);

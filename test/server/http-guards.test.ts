@@ -42,7 +42,7 @@ describe('routing', () => {
   });
 
   it('works as Express-style middleware with a relative req.url, calling next for other paths', async () => {
-    const hub = createHub({ pollTimeout: 10_000 });
+    const hub = createHub({ firstId: 0, pollTimeout: 10_000 });
     const server = http.createServer((req, res) => {
       // a minimal `app.use('/rt', hub.handle)`: strip the mount, as Express does
       if (req.url?.startsWith('/rt/')) {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHub, type HubMessage } from '../../src/server/index';
-import { openSse, openWs, startHub, stopAll } from './helpers';
+import { openSse, openWs, parseSse, startHub, stopAll } from './helpers';
 
 afterEach(stopAll);
 
@@ -40,14 +40,14 @@ describe('createHub', () => {
 
 describe('publish', () => {
   it('returns strictly increasing decimal ids, also with no one connected', async () => {
-    const hub = createHub();
+    const hub = createHub({ firstId: 0 });
     expect([hub.publish('a'), hub.publish('b', 1), hub.publish('c', { x: 1 })]).toEqual(['1', '2', '3']);
     expect(hub.stats().history).toBe(3);
     await hub.close();
   });
 
   it('refuses an event name SSE cannot carry and data JSON cannot encode, without using an id', async () => {
-    const hub = createHub();
+    const hub = createHub({ firstId: 0 });
     expect(() => hub.publish('')).toThrow(/non-empty string/);
     expect(() => hub.publish('a\nb')).toThrow(TypeError);
     expect(() => hub.publish('surewire:hello')).toThrow(TypeError);
@@ -60,9 +60,37 @@ describe('publish', () => {
   });
 });
 
+describe('a restarted hub', () => {
+  it('issues ids above those of the hub before it, and says resumed:false for their cursor', async () => {
+    const before = await startHub();
+    const old = ['a', 'b', 'c'].map((n) => before.hub.publish('message', n));
+    await before.hub.close();
+    // A restart takes longer than a millisecond, which is all the default firstId needs.
+    await new Promise((r) => setTimeout(r, 2));
+    const { hub, base, wsUrl } = await startHub();
+    const fresh = [1, 2, 3, 4, 5].map((n) => hub.publish('message', n));
+    for (const id of fresh) expect(BigInt(id)).toBeGreaterThan(BigInt(old[2]));
+    const poll = parseSse(await (await fetch(`${base}/poll?lastEventId=${old[2]}`)).text());
+    expect(poll[0]).toEqual({ event: 'surewire:hello', data: '{"heartbeat":15000,"resumed":false}' });
+    expect(poll.slice(1).map((b) => b.id)).toEqual(fresh);
+    const ws = await openWs(`${wsUrl}?lastEventId=${old[2]}`);
+    const got = await ws.until((m) => m.filter((x) => x.type === undefined).length === 5);
+    expect(got[0]).toMatchObject({ type: 'hello', resumed: false });
+    expect(got.filter((x) => x.type === undefined).map((x) => x.id)).toEqual(fresh);
+  });
+
+  it('numbers from firstId + 1 and says firstId in the hello of an empty log', async () => {
+    const { hub, base } = await startHub({ firstId: 41 });
+    expect(parseSse(await (await fetch(`${base}/poll`)).text())).toEqual([{ event: 'surewire:hello', id: '41', data: '{"heartbeat":15000}' }]);
+    expect(hub.publish('message', 1)).toBe('42');
+    expect(() => createHub({ firstId: -1 })).toThrow(/`firstId` must be a non-negative integer/);
+    expect(() => createHub({ firstId: 1.5 })).toThrow(TypeError);
+  });
+});
+
 describe('heartbeat: false', () => {
   it('announces no heartbeat in the hello', async () => {
-    const { base, wsUrl } = await startHub({ heartbeat: false });
+    const { base, wsUrl } = await startHub({ firstId: 0, heartbeat: false });
     const ws = await openWs(wsUrl);
     await ws.until((m) => m.length >= 1);
     expect(ws.messages[0]).toEqual({ type: 'hello', ack: true, id: '0' });

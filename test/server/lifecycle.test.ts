@@ -10,7 +10,7 @@ const isEvent = (m: Record<string, unknown>) => m.type === undefined;
 
 describe('connections()', () => {
   it('lists every live WebSocket, SSE stream and pending poll with its request', async () => {
-    const { hub, base, wsUrl } = await startHub({ pollTimeout: 10_000 });
+    const { hub, base, wsUrl } = await startHub({ firstId: 0, pollTimeout: 10_000 });
     expect(hub.connections()).toEqual([]);
     const ws = await openWs(`${wsUrl}?cid=w`);
     await ws.until((m) => m[0]?.type === 'hello');
@@ -86,7 +86,7 @@ describe('connections()', () => {
 
 describe('disconnectAll()', () => {
   it('closes WebSockets 1012, ends SSE streams, answers polls empty, and keeps serving with history', async () => {
-    const { hub, base, wsUrl } = await startHub({ pollTimeout: 10_000 });
+    const { hub, base, wsUrl } = await startHub({ firstId: 0, pollTimeout: 10_000 });
     hub.publish('message', 1);
     const ws = await openWs(wsUrl);
     await ws.until((m) => m[0]?.type === 'hello');
@@ -135,7 +135,7 @@ describe('slow clients', () => {
   });
 
   it('cuts an SSE stream that stops reading', async () => {
-    const { hub, port, base } = await startHub({ maxBufferedBytes: 64 * 1024, history: 10 });
+    const { hub, port, base } = await startHub({ firstId: 0, maxBufferedBytes: 64 * 1024, history: 10 });
     await openStalledSse(port, '/rt/sse?cid=stalled');
     const live = await openSse(`${base}/sse`);
     await waitFor(() => hub.connections().length === 2);
@@ -158,7 +158,7 @@ describe('slow clients', () => {
 describe('close()', () => {
   it('closes WebSockets 1001, ends SSE, answers polls 200 empty, and leaves no handle behind', async () => {
     const resourcesBefore = process.getActiveResourcesInfo().filter((r) => r === 'Timeout' || r === 'Immediate').length;
-    const hub = createHub({ heartbeat: 20, pollTimeout: 10_000 });
+    const hub = createHub({ firstId: 0, heartbeat: 20, pollTimeout: 10_000 });
     const server = http.createServer();
     hub.attach(server, { path: '/rt' });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -228,7 +228,7 @@ describe('close()', () => {
 
   it('keeps working when the http server drops its connections first: sessions end, timers stop', async () => {
     const resourcesBefore = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
-    const { hub, server, base } = await startHub({ heartbeat: 20, pollTimeout: 10_000 });
+    const { hub, server, base } = await startHub({ firstId: 0, heartbeat: 20, pollTimeout: 10_000 });
     const sse = await openSse(`${base}/sse`);
     await sse.until((t) => t.includes(':\n\n'));
     const poll = fetch(`${base}/poll?lastEventId=0`)

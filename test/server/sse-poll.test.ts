@@ -8,7 +8,7 @@ const events = (text: string) => parseSse(text).filter((b) => b.event !== 'surew
 
 describe('SSE', () => {
   it('answers 200 text/event-stream, writes :ok at once, then a hello with the newest id', async () => {
-    const { hub, base } = await startHub({ heartbeat: 15000 });
+    const { hub, base } = await startHub({ firstId: 0, heartbeat: 15000 });
     hub.publish('message', 1);
     hub.publish('message', 2);
     const sse = await openSse(`${base}/sse`);
@@ -26,13 +26,13 @@ describe('SSE', () => {
   });
 
   it('says id 0 while the log is empty', async () => {
-    const { base } = await startHub();
+    const { base } = await startHub({ firstId: 0 });
     const sse = await openSse(`${base}/sse`);
     expect(hello(await sse.until((t) => t.includes('data:')))?.id).toBe('0');
   });
 
   it('replays after lastEventId from the query, with resumed:true and no id in the hello', async () => {
-    const { hub, base } = await startHub();
+    const { hub, base } = await startHub({ firstId: 0 });
     for (let i = 1; i <= 5; i++) hub.publish('message', i);
     const sse = await openSse(`${base}/sse?lastEventId=3`);
     const text = await sse.until((t) => t.includes('id: 5'));
@@ -44,7 +44,7 @@ describe('SSE', () => {
   });
 
   it('reads Last-Event-ID from the header, and the query wins over it', async () => {
-    const { hub, base } = await startHub();
+    const { hub, base } = await startHub({ firstId: 0 });
     for (let i = 1; i <= 5; i++) hub.publish('message', i);
     const byHeader = await openSse(`${base}/sse`, { headers: { 'Last-Event-ID': '4' } });
     expect(events(await byHeader.until((t) => t.includes('id: 5'))).map((e) => e.id)).toEqual(['5']);
@@ -53,7 +53,7 @@ describe('SSE', () => {
   });
 
   it('says resumed:false and replays every held event after a gap or an unknown id', async () => {
-    const { hub, base } = await startHub({ history: 3 });
+    const { hub, base } = await startHub({ firstId: 0, history: 3 });
     for (let i = 1; i <= 6; i++) hub.publish('message', i);
     for (const cursor of ['1', 'garbage', '99']) {
       const sse = await openSse(`${base}/sse?lastEventId=${cursor}`);
@@ -73,7 +73,7 @@ describe('SSE', () => {
 
   it('sends a large replay completely and in order (flow-controlled, not cut off)', async () => {
     // 300 × 8 KiB = 2.4 MB of replay against a 256 KiB slow-client limit.
-    const { hub, base } = await startHub({ history: 300, maxBufferedBytes: 256 * 1024 });
+    const { hub, base } = await startHub({ firstId: 0, history: 300, maxBufferedBytes: 256 * 1024 });
     const blob = 'x'.repeat(8192);
     for (let i = 1; i <= 300; i++) hub.publish('message', { i, blob });
     const sse = await openSse(`${base}/sse?lastEventId=0`);
@@ -84,7 +84,7 @@ describe('SSE', () => {
 
 describe('long-poll', () => {
   it('without a cursor answers at once with only the hello carrying the newest id', async () => {
-    const { hub, base } = await startHub({ pollTimeout: 10_000 });
+    const { hub, base } = await startHub({ firstId: 0, pollTimeout: 10_000 });
     let res = await fetch(`${base}/poll`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/event-stream');
@@ -95,7 +95,7 @@ describe('long-poll', () => {
   });
 
   it('answers at once with pending events and no hello when fully resumed', async () => {
-    const { hub, base } = await startHub({ pollTimeout: 10_000 });
+    const { hub, base } = await startHub({ firstId: 0, pollTimeout: 10_000 });
     for (let i = 1; i <= 3; i++) hub.publish('message', i);
     const res = await fetch(`${base}/poll?lastEventId=1`);
     expect(parseSse(await res.text())).toEqual([
@@ -108,7 +108,7 @@ describe('long-poll', () => {
   });
 
   it('holds a poll at the head and answers it with the burst published later, in one body', async () => {
-    const { hub, base } = await startHub({ pollTimeout: 10_000 });
+    const { hub, base } = await startHub({ firstId: 0, pollTimeout: 10_000 });
     hub.publish('message', 0);
     const pending = fetch(`${base}/poll?lastEventId=1`).then(async (r) => ({ status: r.status, text: await r.text() }));
     await waitFor(() => hub.stats().connections.poll === 1);
@@ -124,7 +124,7 @@ describe('long-poll', () => {
   });
 
   it('answers 200 with an empty body after pollTimeout when nothing happened (never 204)', async () => {
-    const { base } = await startHub({ pollTimeout: 150 });
+    const { base } = await startHub({ firstId: 0, pollTimeout: 150 });
     const started = Date.now();
     const res = await fetch(`${base}/poll?lastEventId=0`);
     expect(res.status).toBe(200);
@@ -134,7 +134,7 @@ describe('long-poll', () => {
 
   it('holds a poll at most 2 × the heartbeat it announces, within the 2h + 5000 ms clients wait for', async () => {
     // A client's timeout from the hello is 2 × 100 + 5000 = 5200 ms: a 5600 ms hold would be taken for a dead poll.
-    const { base } = await startHub({ heartbeat: 100, pollTimeout: 5600 });
+    const { base } = await startHub({ firstId: 0, heartbeat: 100, pollTimeout: 5600 });
     expect(hello(await (await fetch(`${base}/poll`)).text())).toEqual({ event: 'surewire:hello', id: '0', data: '{"heartbeat":100}' });
     const started = Date.now();
     const res = await fetch(`${base}/poll?lastEventId=0`);
@@ -145,7 +145,7 @@ describe('long-poll', () => {
   });
 
   it('starts an answer after a gap with hello resumed:false, and holds it when nothing is held', async () => {
-    const { hub, base } = await startHub({ history: 2, pollTimeout: 150 });
+    const { hub, base } = await startHub({ firstId: 0, history: 2, pollTimeout: 150 });
     for (let i = 1; i <= 4; i++) hub.publish('message', i);
     const gap = parseSse(await (await fetch(`${base}/poll?lastEventId=1`)).text());
     expect(gap).toEqual([
@@ -153,7 +153,7 @@ describe('long-poll', () => {
       { id: '3', data: '3' },
       { id: '4', data: '4' },
     ]);
-    const empty = await startHub({ pollTimeout: 100 });
+    const empty = await startHub({ firstId: 0, pollTimeout: 100 });
     const res = await fetch(`${empty.base}/poll?lastEventId=garbage`);
     expect(parseSse(await res.text())).toEqual([{ event: 'surewire:hello', data: '{"heartbeat":15000,"resumed":false}' }]);
   });

@@ -11,7 +11,7 @@ const isEvent = (m: Record<string, unknown>) => m.type === undefined;
 
 describe('WebSocket', () => {
   it('sends hello first: newest id and ack:true without a cursor, no resumed', async () => {
-    const { hub, wsUrl } = await startHub({ heartbeat: 15000 });
+    const { hub, wsUrl } = await startHub({ firstId: 0, heartbeat: 15000 });
     hub.publish('message', 'a');
     const c = await openWs(wsUrl);
     await c.until((m) => m.length >= 1);
@@ -22,7 +22,7 @@ describe('WebSocket', () => {
   });
 
   it('replays after lastEventId in one frame (an array), then goes live', async () => {
-    const { hub, wsUrl } = await startHub();
+    const { hub, wsUrl } = await startHub({ firstId: 0 });
     for (let i = 1; i <= 5; i++) hub.publish('message', i);
     const c = await openWs(`${wsUrl}?lastEventId=2`);
     await c.until((m) => m.filter(isEvent).length === 3);
@@ -32,7 +32,7 @@ describe('WebSocket', () => {
   });
 
   it('says resumed:false after a gap and replays what it holds', async () => {
-    const { hub, wsUrl } = await startHub({ history: 2 });
+    const { hub, wsUrl } = await startHub({ firstId: 0, history: 2 });
     for (let i = 1; i <= 5; i++) hub.publish('message', i);
     const c = await openWs(`${wsUrl}?lastEventId=1`);
     await c.until((m) => m.filter(isEvent).length === 2);
@@ -58,7 +58,7 @@ describe('WebSocket', () => {
   });
 
   it('delivers a burst larger than the history completely to a client at the live head', async () => {
-    const { hub, wsUrl } = await startHub({ history: 5 });
+    const { hub, wsUrl } = await startHub({ firstId: 0, history: 5 });
     const c = await openWs(wsUrl);
     await c.until((m) => m[0]?.type === 'hello');
     for (let i = 1; i <= 50; i++) hub.publish('message', i);

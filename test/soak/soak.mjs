@@ -44,7 +44,7 @@ const fail = (msg) => {
 };
 
 // ---- hub behind the fault proxy -----------------------------------------------------------
-const hub = createHub({ history: 4 * PER_CYCLE * 8, heartbeat: 1000, pollTimeout: 1000 });
+const hub = createHub({ firstId: 0, history: 4 * PER_CYCLE * 8, heartbeat: 1000, pollTimeout: 1000 }); // firstId 0: event n has id n
 const server = http.createServer();
 hub.attach(server, { path: '/rt' });
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
