@@ -203,7 +203,9 @@ export function createClient<In extends object = EventMap, Out extends object = 
     log?.(`attempt ${id}: trying ${name}`);
     // Waiting for a token function counts against openTimeout like the rest of the attempt: one
     // that never settles must not hold the client in 'connecting' for ever.
-    const openTimer = setTimeout(() => fail(id, { kind: 'timeout' }), opts.openTimeout);
+    // A long-poll that carries a cursor may be held, headers and all, until the server has an
+    // event (DESIGN §3 asks for nothing sooner): it opens when answered, within pollTimeout.
+    const openTimer = setTimeout(() => fail(id, { kind: 'timeout' }), clamp(name == 'poll' && cursor.current !== undefined ? Math.max(opts.openTimeout, opts.pollTimeout) : opts.openTimeout));
     release.push(() => clearTimeout(openTimer));
     const tokenFailed = (cause: unknown): void => {
       if (id !== attemptId) return;
@@ -364,7 +366,7 @@ export function createClient<In extends object = EventMap, Out extends object = 
     teardown();
     // 1009: a message too big for the server. Sending it again after the reconnect would close
     // the next socket the same way, for ever, with every later send behind it.
-    if (failure.kind == 'close' && failure.code == 1009) queue.dropUnacked();
+    if (failure.kind == 'close' && failure.code == 1009) queue.dropTooBig();
     const classification = classify(failure, wasOpen);
     // Opened but not a byte: a buffering proxy. It counts as failed before open (DESIGN §4): a
     // close code or a heartbeat timeout would say "retry the same transport", the table says the

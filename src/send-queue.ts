@@ -34,10 +34,11 @@ export interface SendQueue {
   /** Rejects every waiting send with `error` and forgets acknowledgements. */
   clear(error: SurewireError): void;
   /**
-   * The server closed 1009 (a message too big): what it did not acknowledge is dropped, not sent
-   * again into the same close for ever. Those sends had resolved; the close is reported.
+   * The server closed 1009 (a message too big): the oldest message it did not acknowledge is
+   * the one (it acknowledges frame by frame, in order), and it is dropped rather than sent again
+   * into the same close for ever; the ones after it go again. It had resolved; the close is reported.
    */
-  dropUnacked(): void;
+  dropTooBig(): void;
   readonly size: number;
 }
 
@@ -181,8 +182,8 @@ export function createSendQueue(config: SendQueueConfig): SendQueue {
     ack(mids) {
       for (const mid of mids) unacked.delete(mid);
     },
-    dropUnacked() {
-      unacked.clear();
+    dropTooBig() {
+      unacked.delete(unacked.keys().next().value!);
     },
     clear(error) {
       clearRetry();

@@ -207,6 +207,48 @@ describe('a server that breaks the protocol', () => {
   });
 });
 
+describe('servers the reference hub is not', () => {
+  it.each(['🎉-1', 'שלום-1', ' padded '])('SSE reconnects after an event whose id no header can carry as it is (%j): the query carries it', async (id) => {
+    const cursors: Array<[string | null, string | undefined]> = [];
+    const s = await server((req, res) => {
+      cursors.push([query(req).get('lastEventId'), req.headers['last-event-id'] as string | undefined]);
+      eventStream(res);
+      if (cursors.length === 1) res.end(`id: ${id}\ndata: "a"\n\n`);
+      else res.write('data: "b"\n\n');
+    });
+    const c = client({ url: `${s.origin}/rt`, transports: ['sse'], heartbeat: false });
+    const got = collect(c);
+    await got.until(2);
+    expect(got.messages.map((m) => m.data)).toEqual(['a', 'b']);
+    expect(cursors).toEqual([
+      [null, undefined],
+      [id, undefined],
+    ]);
+  });
+
+  it('poll: a server that sends nothing, headers included, until its poll timeout still lets a resumed poll open (openTimeout gives way to pollTimeout)', async () => {
+    const HOLD = 1500;
+    const held = new Set<ServerResponse>();
+    const s = await server((req, res) => {
+      const reply = (body: string): void => {
+        held.delete(res);
+        if (!res.writableEnded && !res.destroyed) res.writeHead(200, { 'content-type': 'text/event-stream' }).end(body);
+      };
+      if (query(req).get('lastEventId') === null) return reply('event: surewire:hello\nid: 0\ndata: {}\n\n');
+      held.add(res);
+      setTimeout(() => reply(''), HOLD);
+    });
+    const c = client({ url: `${s.origin}/rt`, transports: ['poll'], openTimeout: 500, heartbeat: false });
+    const errors = collect(c).errors;
+    await untilStatus(c, (st) => st.state === 'open');
+    await expect.poll(() => held.size, { timeout: 5000 }).toBe(1);
+    for (const res of held) res.socket?.destroy();
+    await untilStatus(c, (st) => st.state === 'reconnecting');
+    await untilStatus(c, (st) => st.state === 'open', 3 * HOLD);
+    expect(errors.map((e) => e.code)).not.toContain('OPEN_TIMEOUT');
+  });
+});
+
 describe('close()', () => {
   it('while connecting to a black hole: no timer, no socket left', async () => {
     const held: Duplex[] = [];
