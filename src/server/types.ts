@@ -35,14 +35,14 @@ export interface HubOptions {
    * the oldest kept event gets `resumed: false`. `0` keeps none.
    * @defaultValue 1000
    */
-  history?: number;
+  history?: number | undefined;
   /**
    * Milliseconds between heartbeats (SSE comment, WebSocket `{"type":"ping"}`), announced in the
    * hello so that clients derive their dead-connection timeout from it. `false` (or `0`) sends
    * none and announces none. At most 2147483647 (2^31 - 1, Node's longest timer; more throws).
    * @defaultValue 15000
    */
-  heartbeat?: number | false;
+  heartbeat?: number | false | undefined;
   /**
    * Milliseconds a long-poll is held open when nothing is pending; it is then answered 200 with an
    * empty body. With heartbeats on, a poll is held at most `2 × heartbeat`: a held poll sends
@@ -50,25 +50,25 @@ export interface HubOptions {
    * At most 2147483647 (2^31 - 1, Node's longest timer; more throws).
    * @defaultValue 25000
    */
-  pollTimeout?: number;
+  pollTimeout?: number | undefined;
   /**
    * Largest inbound WebSocket frame (bigger: close 1009) and `POST` body (bigger: 413), in bytes.
    * @defaultValue 65536
    */
-  maxMessageBytes?: number;
+  maxMessageBytes?: number | undefined;
   /**
    * Slow-client cutoff: a connection whose unsent bytes (`ws.bufferedAmount`,
    * `res.writableLength`) pass this is destroyed; the client resumes later by id. Replays are
    * flow-controlled and pause at half of it, so a large history does not trip it.
    * @defaultValue 4194304 (4 MiB)
    */
-  maxBufferedBytes?: number;
+  maxBufferedBytes?: number | undefined;
   /**
    * Origins allowed to connect. `'*'` allows any (the `Origin` is echoed so that credentials work).
    * A request without an `Origin` header always passes. Others get 403 (also on upgrade).
    * @defaultValue '*'
    */
-  allowOrigins?: '*' | readonly string[];
+  allowOrigins?: '*' | readonly string[] | undefined;
   /**
    * Decides whether a request may connect or send. Read the token with {@link readToken}
    * (`Authorization: Bearer` on HTTP, `access_token` query on WebSocket). `false` answers 401
@@ -77,30 +77,30 @@ export interface HubOptions {
    * client left before it came.
    * @defaultValue every request passes
    */
-  authenticate?: (req: IncomingMessage) => boolean | Promise<boolean>;
+  authenticate?: ((req: IncomingMessage) => boolean | Promise<boolean>) | undefined;
   /**
    * Receives every client message once per `mid` (a window of the last `dedupeWindow` mids), from
    * WebSocket frames and `POST {path}/send` alike. A throw goes to `onError`; the message still
    * counts as handled (it is acknowledged and not handed over again).
    */
-  onMessage?: (msg: HubMessage, ctx: HubMessageContext) => void;
+  onMessage?: ((msg: HubMessage, ctx: HubMessageContext) => void) | undefined;
   /**
    * Errors the hub cannot answer to anyone: a throwing `onMessage` or `authenticate`.
    * @defaultValue `console.error`
    */
-  onError?: (err: unknown) => void;
+  onError?: ((err: unknown) => void) | undefined;
   /**
    * Base path for {@link Hub.handleUpgrade}, which then serves exactly `{path}/ws`; also the
    * default path of {@link Hub.attach}. Without it `handleUpgrade` serves any path ending in `/ws`
    * and `attach` serves at the root.
    * @defaultValue undefined
    */
-  path?: string;
+  path?: string | undefined;
   /**
    * How many recent `mid`s are remembered to drop retried duplicates.
    * @defaultValue 10000
    */
-  dedupeWindow?: number;
+  dedupeWindow?: number | undefined;
   /**
    * Milliseconds without any inbound frame or pong after which a WebSocket client is taken for
    * gone (a laptop closed, a NAT that forgot the connection: no FIN ever arrives) and dropped.
@@ -109,7 +109,7 @@ export interface HubOptions {
    * every duration here (more throws).
    * @defaultValue `2 × heartbeat + 5000`, the rule clients use for the server
    */
-  clientTimeout?: number;
+  clientTimeout?: number | undefined;
   /**
    * The id before the first event: the first `publish` returns `firstId + 1`, and the hello of an
    * empty log announces `firstId`. A non-negative integer. The default is time-based so that a
@@ -119,7 +119,7 @@ export interface HubOptions {
    * @defaultValue `Date.now() * 1000` at `createHub` (stays below 2^53 for centuries; ids stay
    * above the previous hub's unless it published a sustained million events per second)
    */
-  firstId?: number;
+  firstId?: number | undefined;
 }
 
 /** Options of {@link Hub.attach}. */
@@ -128,7 +128,7 @@ export interface AttachOptions {
    * Base path: the hub serves `{path}/ws`, `{path}/sse`, `{path}/poll`, `{path}/send`.
    * @defaultValue the hub's `path` option, else `''` (the root)
    */
-  path?: string;
+  path?: string | undefined;
 }
 
 /** One live connection: an open WebSocket, an SSE stream or a pending long-poll. */

@@ -17,5 +17,5 @@ client.on('message', (data) => console.log(data.user, data.text));
 client.onError((error: SurewireError) => console.log(isSurewireError(error), error.code));
 void client.send('message', { user: 'ann', text: 'hi' });
 
-const hub = createHub({ onMessage: (msg: HubMessage) => hub.publish('message', msg.data) });
+const hub = createHub({ path: process.env.RT_PATH, onMessage: (msg: HubMessage) => hub.publish('message', msg.data) });
 export { client, hub };
