@@ -309,7 +309,8 @@ export function createClient<In extends object = EventMap, Out extends object = 
         // Progress resets the backoff, as 5 s of stability does: a connection that delivered a
         // new id is working, so a cut of it reconnects within initialDelay, while a crash-looping
         // server that delivers nothing new keeps the delays growing.
-        if (cursor.current !== status.lastEventId) {
+        // After a close() from a handler, the closed snapshot carries the cursor: nothing follows it.
+        if (live() && cursor.current !== status.lastEventId) {
           resetBackoff();
           setStatus({ lastEventId: cursor.current, attempt: 0 });
         }
@@ -395,7 +396,8 @@ export function createClient<In extends object = EventMap, Out extends object = 
     if (gen !== attemptId) return;
     if (verdict === 'reauth') {
       reauthUsed = true;
-      setStatus({ error });
+      // Not 'open' with an error: the connection is gone, the new attempt starts at once.
+      setStatus({ state: connectingState(), transport: null, error });
       if (gen === attemptId) attempt(); // same transport, at once; `token` is called again
     } else if (verdict === 'retry') scheduleRetry(wasOpen ? name : (preferred ?? name), error, retryAfter);
     else {
@@ -434,7 +436,7 @@ export function createClient<In extends object = EventMap, Out extends object = 
     queue.clear(new SurewireError('CLOSED', 'The client was closed'));
     // `fatal` means closed: onError hears it while the state is `closed`, before a status handler
     // may start the client again.
-    setStatus({ state: 'closed', transport: null, error }, error && (() => report(error)));
+    setStatus({ state: 'closed', transport: null, error, lastEventId: cursor.current }, error && (() => report(error)));
   };
 
   const listenGlobally = (): (() => void) | undefined => {

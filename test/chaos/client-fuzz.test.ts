@@ -32,18 +32,7 @@ const STRICT = process.env.SUREWIRE_FUZZ_STRICT === '1';
  * every violation is one of these is skipped with a note (not passed): its invariant stays in.
  * Delete the entry with the fix, then run `SUREWIRE_FUZZ_STRICT=1 SUREWIRE_SEEDS=1000`.
  */
-const KNOWN_BUGS = [
-  {
-    match: /(status changed after close\(\) without connect\(\): (attempt: \S+ → \S+, )?lastEventId: |got closed after close\(\))/,
-    bug: 'close() from an on()/onMessage handler mid-batch: events() still publishes a snapshot (lastEventId, attempt 0) after the closed one',
-    repro: 'close-in-handler-status.test.ts',
-  },
-  {
-    match: /open without a transport or with an error: .*"code":"UNAUTHORIZED"/,
-    bug: "401 / close 4401 after open: the reauth branch publishes { state: 'open', error: UNAUTHORIZED } before the new attempt",
-    repro: 'reauth-open-with-error.test.ts',
-  },
-];
+const KNOWN_BUGS: Array<{ match: RegExp; bug: string; repro: string }> = [];
 
 /** Codes a send() may reject with (DESIGN §2, §4): SEND_FAILED is retried, never surfaced. */
 const SEND_CODES = new Set(['QUEUE_FULL', 'SEND_REJECTED', 'CLOSED', 'BAD_OPTIONS']);

@@ -564,3 +564,40 @@ describe('resumed: false after a server restart that reuses ids', () => {
     expect(r.client.status).toMatchObject({ state: 'open', resumed: false, lastEventId: '2' });
   });
 });
+
+/** Found by test/chaos/client-fuzz.test.ts: close() from an on() handler is the last word. */
+describe('close() from an on() handler mid-batch', () => {
+  it('no status snapshot follows the closed one, and the closed one carries the cursor', async () => {
+    const { base, ws: url } = uniqueBase();
+    server(url, (socket) => socket.send(JSON.stringify([{ id: '1', event: 'news', data: 1 }, { id: '2', event: 'news', data: 2 }])));
+    const r = setup({ url: base, WebSocket: trackedWebSocket().WebSocket }, false);
+    r.client.on('news', () => r.client.close());
+    const after: unknown[] = [];
+    let closed = false;
+    r.client.onStatus((st) => {
+      if (closed) after.push(st);
+      if (st.state === 'closed') closed = true;
+    });
+    r.client.connect();
+    await advance(10);
+    expect(r.client.status).toMatchObject({ state: 'closed', lastEventId: '1' });
+    expect(r.messages.map((m) => m.data)).toEqual([1]);
+    expect(after).toEqual([]);
+  });
+});
+
+/** Found by the fuzzer: a 4401 after open refreshes the token; no snapshot says 'open' with the error. */
+describe('close 4401 on an open WebSocket', () => {
+  it('goes straight to reconnecting with the UNAUTHORIZED error', async () => {
+    const { base, ws: url } = uniqueBase();
+    const s = server(url, (socket) => socket.send(JSON.stringify({ type: 'hello' })));
+    const r = setup({ url: base, transports: ['websocket'], WebSocket: trackedWebSocket().WebSocket, token: () => 'secret-token-value' });
+    await advance(10);
+    expect(r.client.status.state).toBe('open');
+    s.close(4401, 'expired');
+    await advance(10);
+    expect(r.statuses.filter((x) => x.state === 'open' && x.error)).toEqual([]);
+    expect(r.statuses.some((x) => x.state === 'reconnecting' && x.error?.code === 'UNAUTHORIZED')).toBe(true);
+    expect(r.client.status.state).toBe('open');
+  });
+});
