@@ -14,6 +14,8 @@
     interval: Number(params.get('hb')) || 2000,
     timeout: Number(params.get('hbt')) || 5000,
   };
+  /** ms an attempt may take to open before the next transport is tried. */
+  const OPEN_TIMEOUT = 4000;
   const TRANSPORTS = { auto: undefined, websocket: ['websocket'], sse: ['sse'], poll: ['poll'] };
 
   const stats = { ticks: 0, first: null, last: null, gaps: 0, duplicates: 0, missed: 0 };
@@ -34,7 +36,7 @@
       transports: TRANSPORTS[name],
       heartbeat,
       reconnect: { initialDelay: 300, maxDelay: 5000 },
-      openTimeout: 4000,
+      openTimeout: OPEN_TIMEOUT,
       lastEventId,
     });
     // Every registration returns its disposer: a replaced client is unhooked before it closes,
@@ -46,13 +48,42 @@
       c.onStatus(onStatus),
       c.onError((err) => {
         errors.push(err.code);
-        log('error', `${err.code}${err.fatal ? ' (fatal)' : ''}: ${err.message}`);
+        log('error', `${err.code}${err.fatal ? ' (fatal)' : ''}: ${explain(err)}`);
       }),
     ];
     client = c;
     window.client = c;
     onStatus(c.status);
     return c;
+  }
+
+  /**
+   * The log's wording for an error: the client's messages are terse on purpose (the code is the
+   * contract, STYLE "Errors"), so the page says what each code means with this page's numbers.
+   */
+  function explain(err) {
+    switch (err.code) {
+      case 'HEARTBEAT_TIMEOUT':
+        return `no data for ${heartbeat.timeout} ms: the connection was declared dead`;
+      case 'OPEN_TIMEOUT':
+        return `not open within ${OPEN_TIMEOUT} ms: trying the next transport`;
+      case 'NETWORK':
+        return navigator.onLine ? 'network error: the connection was refused, reset or cut' : 'network error: this browser is offline';
+      case 'STREAM_ENDED':
+        return 'the server ended the stream';
+      case 'WS_CLOSE':
+        return `the WebSocket ${err.message.replace(/^closed/, 'closed with code')}`;
+      case 'NOT_OFFERED':
+        return `${err.message}: this transport is not offered here (is it disabled by a switch?)`;
+      case 'NO_TRANSPORT':
+        return 'no transport this client may use is offered by the server: change a switch or the transport, or press Reconnect';
+      case 'MAX_ATTEMPTS':
+        return `${err.message}: press Reconnect`;
+      case 'CLOSED':
+        return 'the client is closed; press Reconnect';
+      default:
+        return err.message;
+    }
   }
 
   function setTransport(name) {
@@ -131,8 +162,23 @@
       ? `${Math.round(s.rtt)} ms${s.transport === 'websocket' ? '' : ' (last WebSocket ping)'}`
       : '—';
     const resumed = $('s-resumed');
-    resumed.textContent = s.resumed === undefined ? '—' : s.resumed ? 'yes' : 'no: events were lost';
     resumed.className = s.resumed === false ? 'bad' : '';
+    if (s.resumed === undefined && s.transport === 'poll') {
+      // A poll answer carries a hello only when it could NOT resume: silence means success.
+      resumed.textContent = '— ';
+      const why = document.createElement('span');
+      why.className = 'why';
+      why.textContent = '(poll reports only failures)';
+      resumed.append(why);
+    } else resumed.textContent = s.resumed === undefined ? '—' : s.resumed ? 'yes' : 'no: events were lost';
+
+    // Closed is final until connect(): say why, and offer the button that calls it.
+    $('closed-note').hidden = s.state !== 'closed';
+    if (s.state === 'closed') {
+      $('closed-why').textContent = s.error
+        ? `The client gave up (${s.error.code}) and will not retry by itself.`
+        : 'The client is closed and will not connect by itself.';
+    }
 
     // Log transitions, not every cursor move.
     if (!previous || previous.state !== s.state || previous.transport !== s.transport) {
@@ -143,6 +189,8 @@
       log(s.state === 'open' ? 'good' : 'state', line);
       transitions.push({ state: s.state, transport: s.transport, error: s.error ? s.error.code : undefined });
     }
+    // Another tab may have flipped a switch while this one was not listening: ask again.
+    if (s.state === 'open' && (!previous || previous.state !== 'open')) refreshFlags();
     // The server's hello says whether it still held every event after our cursor.
     if (s.state === 'open' && s.resumed !== undefined && (!previous || previous.resumed !== s.resumed || previous.state !== 'open')) {
       if (s.resumed) log('good', `resumed after id ${s.lastEventId ?? '?'}: the server replayed everything missed`);
@@ -180,8 +228,16 @@
     if (!text) return;
     const user = $('chat-user').value.trim() || 'anon';
     input.value = '';
-    // Queued while not open and flushed on open; only a refusal ends up here.
-    client.send('chat', { user, text }).catch((err) => log('error', `chat not sent: ${err.code ?? ''} ${err.message}`));
+    // Queued while not open and flushed on open; only a refusal (or a closed client) ends up
+    // here. The text goes back into the box, unless something new was typed there meanwhile.
+    const sender = client;
+    sender.send('chat', { user, text }).catch((err) => {
+      const back = !input.value;
+      if (back) input.value = text;
+      const why = sender !== client ? 'the transport changed before it went out'
+        : err.code ? `${err.code}, ${explain(err)}` : err.message;
+      log('error', `chat not sent: ${why}. ${back ? 'Your text is back in the box.' : `It was: "${text}"`}`);
+    });
   });
 
   // ── controls ─────────────────────────────────────────────────────────────────────────────────
@@ -193,46 +249,92 @@
     return res.json();
   }
 
-  function button(id, fn) {
+  /** Why a control request failed, in words: offline is the usual cause. */
+  function unreachable(err) {
+    if (!navigator.onLine) return 'this browser is offline';
+    // fetch rejects with a TypeError when no answer came at all.
+    return err instanceof TypeError ? `the demo server could not be reached (${err.message})` : err.message;
+  }
+
+  /**
+   * A button that asks the demo server for something. Its log line is written as the request
+   * goes out, so the log reads in cause-then-effect order, and then completed with the answer
+   * (or the failure).
+   */
+  function button(id, asking, fn) {
     $(id).addEventListener('click', () => {
-      fn().catch((err) => log('error', err.message));
+      const entry = log('action', asking);
+      fn().then(
+        (done) => void (entry.lastChild.textContent = done),
+        (err) => {
+          entry.className = 'error';
+          entry.querySelector('.kind').textContent = 'error';
+          entry.lastChild.textContent = `${asking}: failed, ${unreachable(err)}`;
+        },
+      );
     });
   }
 
-  // Each action is logged as it is sent, so the log reads in cause-then-effect order.
-  button('btn-drop', async () => {
-    const entry = log('action', 'asking the server to drop my connection');
+  button('btn-drop', 'asking the server to drop my connection', async () => {
     const r = await control('drop', { cid });
-    entry.lastChild.textContent = r.dropped
+    return r.dropped
       ? `server dropped my ${r.transports.join(', ')} connection`
       : 'nothing to drop: no connection open right now';
   });
-  button('btn-stall', async () => {
-    const entry = log('action', 'asking the server to stall my connection');
+  button('btn-stall', 'asking the server to stall my connection', async () => {
     const r = await control('stall', { cid });
-    entry.lastChild.textContent = r.stalled
+    return r.stalled
       ? `server stalled my ${r.transports.join(', ')} connection: the heartbeat (${heartbeat.timeout} ms) must catch it`
       : 'nothing to stall: no connection open right now';
   });
-  button('btn-restart', async () => {
+  button('btn-restart', 'asking the hub to restart', async () => {
+    const s = client.status; // before: the answer may come after this tab's socket has closed
     const r = await control('restart');
-    log('action', `hub restarted: ${r.restarted} connection(s) closed, history kept`);
+    const done = `hub restarted: ${r.restarted} connection(s) closed, history kept`;
+    if (s.state !== 'open') return `${done}; this tab was not connected`;
+    // Poll has no connection to lose: the hub answers the held poll (empty) and the next poll
+    // carries on from the cursor, so the state never leaves `open`.
+    if (s.transport === 'poll') return `${done}; on poll the held request was answered and the next poll resumes after id ${s.lastEventId ?? '?'}: no reconnect to see`;
+    return `${done}; watch this tab's ${s.transport} reconnect and resume`;
   });
 
-  for (const [id, name] of [['sw-block-ws', 'block-ws'], ['sw-no-sse', 'disable-sse']]) {
-    $(id).addEventListener('change', (ev) => {
+  $('btn-reconnect').addEventListener('click', () => reconnect('Reconnect pressed'));
+
+  /** client.connect(): a closed client starts again from its cursor (no-op unless closed). */
+  function reconnect(why) {
+    if (client.status.state !== 'closed') return;
+    log('action', `${why}: client.connect(), resuming after id ${client.status.lastEventId ?? '(none yet)'}`);
+    client.connect();
+  }
+
+  // One wording for each switch, in the page and in the log.
+  const SWITCHES = {
+    'block-ws': { id: 'sw-block-ws', on: 'WebSocket upgrades blocked on the server', off: 'WebSocket upgrades unblocked on the server' },
+    'disable-sse': { id: 'sw-no-sse', on: 'SSE disabled on the server (/rt/sse answers 404)', off: 'SSE enabled again on the server' },
+  };
+  for (const [name, sw] of Object.entries(SWITCHES)) {
+    $(sw.id).addEventListener('change', (ev) => {
       const on = ev.target.checked;
       control(name, { on: on ? '1' : '0' })
         .then((flags) => {
           renderFlags(flags);
-          log('action', `${name === 'block-ws' ? 'WebSocket upgrades' : 'SSE'} ${on ? 'blocked' : 'allowed'} on the server`);
+          log('action', on ? sw.on : sw.off);
+          // A client that gave up (e.g. NO_TRANSPORT) does not see the change: start it again.
+          reconnect('switch changed while closed');
         })
-        .catch((err) => log('error', err.message));
+        .catch((err) => {
+          log('error', `${on ? sw.on : sw.off}: failed, ${unreachable(err)}`);
+          refreshFlags(); // put the switch back as the server has it
+        });
     });
   }
 
   for (const input of document.querySelectorAll('input[name=transport]')) {
     input.addEventListener('change', () => setTransport(input.value));
+  }
+
+  function refreshFlags() {
+    return fetch('/demo/state').then((r) => r.json()).then(renderFlags).catch(() => {});
   }
 
   function renderFlags(flags) {
@@ -241,6 +343,24 @@
     $('sw-no-sse').checked = !!flags.disableSse;
     if (flags.tickerMs) $('tick-ms').textContent = String(flags.tickerMs);
   }
+
+  // ── network ──────────────────────────────────────────────────────────────────────────────
+  // The client itself only acts on `online` (it reconnects at once); without this the page would
+  // show nothing until the heartbeat gives up on the dead connection.
+
+  function renderNetwork() {
+    const cell = $('s-network');
+    cell.textContent = navigator.onLine ? 'online' : 'offline: waiting for network';
+    cell.className = navigator.onLine ? '' : 'bad';
+  }
+  window.addEventListener('offline', () => {
+    renderNetwork();
+    log('bad', 'offline: waiting for network');
+  });
+  window.addEventListener('online', () => {
+    renderNetwork();
+    log('action', client.status.state === 'closed' ? 'back online: the client is closed, press Reconnect' : 'back online: the client reconnects at once');
+  });
 
   // ── event log ────────────────────────────────────────────────────────────────────────────────
 
@@ -270,7 +390,8 @@
 
   /** For the console and the browser tests: this tab's id, its counts, and the controls. */
   window.demo = { cid, stats, transitions, errors, heartbeat, setTransport, control, log };
-  fetch('/demo/state').then((r) => r.json()).then(renderFlags).catch(() => {});
+  refreshFlags();
+  renderNetwork();
   for (const input of document.querySelectorAll('input[name=transport]')) input.checked = input.value === choice;
   start(choice, undefined);
 })();

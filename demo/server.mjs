@@ -183,13 +183,20 @@ export async function startDemo({ port = 8080, host = '127.0.0.1', tickerMs = 50
     if (!hub.handleUpgrade(req, socket, head)) socket.destroy();
   });
 
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve(undefined);
+  try {
+    await new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve(undefined);
+      });
     });
-  });
+  } catch (err) {
+    // EADDRINUSE and the like: stop what already runs, so the caller's process can exit.
+    clearInterval(ticker);
+    await hub.close();
+    throw err;
+  }
   const address = server.address();
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
 
@@ -257,7 +264,15 @@ function send(res, status, type, body) {
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const port = Number(process.env.PORT ?? 8080);
   const host = process.env.HOST ?? '127.0.0.1';
-  const demo = await startDemo({ port, host });
+  let demo;
+  try {
+    demo = await startDemo({ port, host });
+  } catch (err) {
+    // A second `npm run demo`, or anything else on the port: say what to do, not a stack.
+    if (err?.code !== 'EADDRINUSE') throw err;
+    console.error(`port ${port} is in use: PORT=${port + 1} npm run demo`);
+    process.exit(1);
+  }
   console.log(`surewire demo: ${demo.url}  (ESM page: ${demo.url}/esm.html)`);
   const stop = () => {
     demo.close().then(() => process.exit(0));

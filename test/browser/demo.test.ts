@@ -108,6 +108,62 @@ describe.skipIf(skipBrowserTests)('demo pages in Chromium', () => {
     }
   });
 
+  it('a client that gave up shows Reconnect; the button, or a switch, connects it again', async () => {
+    // SSE disabled answers 404, which Chromium logs itself: the one page here allowed to.
+    const p = await openPage(browser, demo.url + '/?transport=sse&hb=500&hbt=2000', { allowNetworkErrors: true });
+    opened.push(p);
+    const { page } = p;
+    const state = () => page.evaluate(() => (globalThis as unknown as DemoWindow).client.status.state);
+    const sseSwitch = 'label:has(#sw-no-sse)';
+    /** Disables SSE with the page's switch and drops the connection: only SSE may be used, so the client gives up. */
+    const giveUp = async () => {
+      await page.click(sseSwitch);
+      await expect.poll(() => demo.flags.disableSse).toBe(true);
+      await page.click('#btn-drop');
+      await page.waitForFunction(() => (globalThis as unknown as DemoWindow).client.status.state === 'closed');
+      await page.locator('#btn-reconnect').waitFor({ state: 'visible' });
+    };
+    try {
+      await waitOpen(page, 'sse');
+      await waitMoreTicks(page, 3);
+      expect(await page.isVisible('#btn-reconnect')).toBe(false);
+
+      await giveUp();
+      expect(await page.evaluate(() => (globalThis as unknown as DemoWindow).demo.errors)).toContain('NO_TRANSPORT');
+      // A closed client refuses a send: the text goes back into the box.
+      await page.fill('#chat-text', 'typed while closed');
+      await page.press('#chat-text', 'Enter');
+      await expect.poll(() => page.inputValue('#chat-text')).toBe('typed while closed');
+
+      // Another tab (here: the server itself) enables SSE again; a closed page hears nothing of it.
+      demo.flags.disableSse = false;
+      expect(await page.isChecked('#sw-no-sse')).toBe(true);
+      await page.click('#btn-reconnect');
+      await waitOpen(page, 'sse');
+      expect(await page.isVisible('#btn-reconnect')).toBe(false);
+      // Reconnected, the page asks the server for the switches again.
+      await expect.poll(() => page.isChecked('#sw-no-sse')).toBe(false);
+      await page.press('#chat-text', 'Enter');
+      await page.locator('#chat li.mine', { hasText: 'typed while closed' }).waitFor();
+
+      // Closed again; this time flipping a switch back restarts the client without the button.
+      await giveUp();
+      await page.click(sseSwitch);
+      await waitOpen(page, 'sse');
+      expect(await state()).toBe('open');
+      expect(await page.isVisible('#btn-reconnect')).toBe(false);
+
+      // Both restarts resumed from the cursor: nothing lost, nothing twice.
+      await waitMoreTicks(page, 5);
+      const s = await stats(page);
+      expect(s.gaps).toBe(0);
+      expect(s.duplicates).toBe(0);
+      expect(s.ticks).toBe(s.last! - s.first! + 1);
+    } finally {
+      demo.flags.disableSse = false;
+    }
+  });
+
   it('the ESM page imports dist/surewire.mjs and receives the ticker', async () => {
     const { page } = await open('/esm.html');
     await waitOpen(page, 'websocket');
