@@ -128,8 +128,9 @@ export function createHub(options: HubOptions = {}): Hub {
   // A function, not an arrow: as a server's 'upgrade' listener, `this` is that server.
   const handleUpgrade = function (this: unknown, req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     if (!isWebSocketUpgrade(req)) {
-      // Only the server can answer an h2c offer to an app route; called by hand, leave it to the caller.
-      if (!(this instanceof NetServer)) return false;
+      // An offer nobody else takes (h2c from curl --http2) is an ordinary request; one that
+      // another 'upgrade' listener may serve (a tunnel) is theirs. Called by hand: the caller's.
+      if (!(this instanceof NetServer) || this.listenerCount('upgrade') !== 1) return false;
       serveAsPlainHttp(this, req, socket, head);
       return true;
     }
@@ -162,8 +163,13 @@ export function createHub(options: HubOptions = {}): Hub {
       else routeRequest(endpoints, req, res, target, relative, base === '' ? passOn : undefined);
     };
     const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      // Only a WebSocket upgrade is ours to take or refuse; an h2c offer is an ordinary request.
-      if (!isWebSocketUpgrade(req)) return serveAsPlainHttp(server, req, socket, head);
+      // Only a WebSocket upgrade is ours to take or refuse. Another offer that no other 'upgrade'
+      // listener takes (h2c from curl --http2) is an ordinary request; one that another
+      // listener may serve (a tunnel) is theirs.
+      if (!isWebSocketUpgrade(req)) {
+        if (server.listenerCount('upgrade') === 1) serveAsPlainHttp(server, req, socket, head);
+        return;
+      }
       const { pathname } = parseTarget(req.url);
       if (pathname === `${base}/ws`) return routeUpgrade(endpoints, req, socket, head);
       // Nobody else listens: refuse rather than leave the socket hanging forever.

@@ -80,8 +80,9 @@ function count(name: keyof typeof HUB_DEFAULTS | 'clientTimeout', value: unknown
  */
 function resolveFirstId(value: unknown): number {
   if (value === undefined) return Date.now() * 1000;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new TypeError(`createHub: \`firstId\` must be a non-negative integer (the first event gets firstId + 1), got ${String(value)}. Omit it for the time-based default, which keeps a restarted hub's ids above its previous ones.`);
+  // Headroom for 2^40 events: past 2^53 `newest + 1` stops changing and ids would repeat.
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || value > Number.MAX_SAFE_INTEGER - 2 ** 40) {
+    throw new TypeError(`createHub: \`firstId\` must be an integer from 0 to 2^53 - 2^40 (the first event gets firstId + 1), got ${String(value)}. Omit it for the time-based default, which keeps a restarted hub's ids above its previous ones.`);
   }
   return value;
 }

@@ -112,7 +112,8 @@ export interface HubOptions {
   clientTimeout?: number | undefined;
   /**
    * The id before the first event: the first `publish` returns `firstId + 1`, and the hello of an
-   * empty log announces `firstId`. A non-negative integer. The default is time-based so that a
+   * empty log announces `firstId`. An integer from 0 to 2^53 - 2^40 (room for 2^40 events
+   * before ids would stop growing). The default is time-based so that a
    * restarted hub's ids stay above its previous ones: clients resuming across a restart then get
    * `resumed: false` rather than a cursor the new hub never issued, and do not drop its events
    * as duplicates of ids they already saw. Pass `0` for ids from `'1'` (tests, demos).
@@ -173,7 +174,8 @@ export interface Hub {
    * adding your own `'request'` listener, since one added later also sees the hub's requests) and adds an `'upgrade'` listener for `{path}/ws` (other WebSocket upgrades are left to other
    * listeners, or refused 404 when there are none). A request offering another upgrade
    * (`Upgrade: h2c`, sent by `curl --http2` and Java's HttpClient) is served as plain HTTP, as it
-   * would be without an `'upgrade'` listener. Returns the disposer that restores the server;
+   * would be without an `'upgrade'` listener, unless another `'upgrade'` listener is there to
+   * take it (a tunnel of yours). Returns the disposer that restores the server;
    * `close()` and the server's `'close'` event also call it.
    */
   attach(server: Server, options?: AttachOptions): () => void;
@@ -188,7 +190,8 @@ export interface Hub {
    * has a `path` option, otherwise to any path ending in `/ws`; returns `false` and leaves every
    * other WebSocket upgrade alone. A request offering another upgrade (`Upgrade: h2c`) is handed
    * back to the server as plain HTTP, to its `'request'` listeners, when this is the server's
-   * listener (`this` is the server); called by hand, it returns `false` for those too.
+   * only `'upgrade'` listener (`this` is the server); with others, or called by hand, it returns
+   * `false` for those and leaves them alone.
    */
   readonly handleUpgrade: HubUpgradeHandler;
   /**

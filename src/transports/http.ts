@@ -20,8 +20,11 @@ function timeout(ctx: TransportContext, fn: () => void): ReturnType<typeof setTi
   return ms > 0 && ms < Infinity ? setTimeout(fn, Math.min(ms, 2_147_483_647)) : undefined;
 }
 
-/** ms under which an empty poll answer counts as "at once" (see the poll loop). */
-const QUICK_POLL = 100;
+/**
+ * ms under which an empty poll answer counts as "at once" (see the poll loop): a spin against a
+ * nearby server or proxy, well under any hold a hub makes (min(pollTimeout, 2 × heartbeat)).
+ */
+const QUICK_POLL = 25;
 
 /** The request options every surewire HTTP request shares; our headers (`own`) win over the user's. */
 function request(ctx: TransportContext, own: Record<string, string>, signal: AbortSignal, body?: string): RequestInitLike {

@@ -154,6 +154,32 @@ describe('an optional upgrade offer (Upgrade: h2c, from curl --http2 or Java Htt
     const ws = await openWs(`${origin.replace('http', 'ws')}/rt/ws`);
     await ws.until((m) => m[0]?.type === 'hello');
   });
+
+  it("is left to another 'upgrade' listener when there is one (a tunnel): the hub writes nothing into it", async () => {
+    const hub = createHub({ path: '/rt' });
+    const server = http.createServer((_req, res) => res.writeHead(404).end('not found'));
+    server.on('upgrade', hub.handleUpgrade);
+    server.on('upgrade', (req, socket: net.Socket) => {
+      if (req.headers.upgrade === 'my-tunnel') socket.end('HTTP/1.1 101 Switching Protocols\r\nUpgrade: my-tunnel\r\nConnection: Upgrade\r\n\r\nTUNNEL-HELLO');
+    });
+    const sockets = new Set<net.Socket>();
+    server.on('connection', (socket: net.Socket) => sockets.add(socket));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    onStop(async () => {
+      for (const socket of sockets) socket.destroy();
+      await hub.close();
+      await closeServer(server);
+    });
+    const received = await new Promise<string>((resolve) => {
+      const client = net.connect((server.address() as AddressInfo).port, '127.0.0.1', () =>
+        client.write('GET /tunnel HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: my-tunnel\r\n\r\n'),
+      );
+      let text = '';
+      client.on('data', (d: Buffer) => (text += d.toString('latin1')));
+      client.on('end', () => resolve(text));
+    });
+    expect(received).toBe('HTTP/1.1 101 Switching Protocols\r\nUpgrade: my-tunnel\r\nConnection: Upgrade\r\n\r\nTUNNEL-HELLO');
+  });
 });
 
 describe('CORS', () => {

@@ -83,8 +83,13 @@ describe('a restarted hub', () => {
     const { hub, base } = await startHub({ firstId: 41 });
     expect(parseSse(await (await fetch(`${base}/poll`)).text())).toEqual([{ event: 'surewire:hello', id: '41', data: '{"heartbeat":15000}' }]);
     expect(hub.publish('message', 1)).toBe('42');
-    expect(() => createHub({ firstId: -1 })).toThrow(/`firstId` must be a non-negative integer/);
+    expect(() => createHub({ firstId: -1 })).toThrow(/`firstId` must be an integer from 0 to 2\^53 - 2\^40/);
     expect(() => createHub({ firstId: 1.5 })).toThrow(TypeError);
+    // Too close to 2^53: `newest + 1` would stop changing and ids repeat.
+    expect(() => createHub({ firstId: Number.MAX_SAFE_INTEGER - 1 })).toThrow(TypeError);
+    const highest = createHub({ firstId: Number.MAX_SAFE_INTEGER - 2 ** 40 });
+    expect(Number(highest.publish('a', 1))).toBe(Number.MAX_SAFE_INTEGER - 2 ** 40 + 1);
+    await highest.close();
   });
 });
 
