@@ -102,6 +102,20 @@ describe('routing', () => {
   });
 });
 
+/** Listens on 127.0.0.1 and stops hub and server after the test; returns the origin. */
+async function listenExpressLike(hub: ReturnType<typeof createHub>, server: http.Server): Promise<string> {
+  // closeAllConnections() does not reach a socket Node handed to 'upgrade'
+  const sockets = new Set<net.Socket>();
+  server.on('connection', (socket: net.Socket) => sockets.add(socket));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  onStop(async () => {
+    for (const socket of sockets) socket.destroy();
+    await hub.close();
+    await closeServer(server);
+  });
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
 describe('an optional upgrade offer (Upgrade: h2c, from curl --http2 or Java HttpClient)', () => {
   // RFC 9110 §7.8: a server may ignore the offer and answer the request as it is.
   const h2c = { Connection: 'Upgrade, HTTP2-Settings', Upgrade: 'h2c', 'HTTP2-Settings': 'AAMAAABkAARAAAAAAAIAAAAA' };
@@ -131,16 +145,7 @@ describe('an optional upgrade offer (Upgrade: h2c, from curl --http2 or Java Htt
       res.end('app');
     });
     server.on('upgrade', hub.handleUpgrade);
-    // closeAllConnections() does not reach a socket Node handed to 'upgrade'
-    const sockets = new Set<net.Socket>();
-    server.on('connection', (socket: net.Socket) => sockets.add(socket));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    onStop(async () => {
-      for (const socket of sockets) socket.destroy();
-      await hub.close();
-      await closeServer(server);
-    });
-    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const origin = await listenExpressLike(hub, server);
     const outcome = await Promise.race([
       rawRequest(`${origin}/index.html`, { headers: h2c }, (req) => req.end()).then((r) => `answered ${r.status} ${r.body}`),
       new Promise<string>((r) => setTimeout(() => r('no answer after 2 s'), 2000)),
@@ -162,16 +167,9 @@ describe('an optional upgrade offer (Upgrade: h2c, from curl --http2 or Java Htt
     server.on('upgrade', (req, socket: net.Socket) => {
       if (req.headers.upgrade === 'my-tunnel') socket.end('HTTP/1.1 101 Switching Protocols\r\nUpgrade: my-tunnel\r\nConnection: Upgrade\r\n\r\nTUNNEL-HELLO');
     });
-    const sockets = new Set<net.Socket>();
-    server.on('connection', (socket: net.Socket) => sockets.add(socket));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    onStop(async () => {
-      for (const socket of sockets) socket.destroy();
-      await hub.close();
-      await closeServer(server);
-    });
+    const { port } = new URL(await listenExpressLike(hub, server));
     const received = await new Promise<string>((resolve) => {
-      const client = net.connect((server.address() as AddressInfo).port, '127.0.0.1', () =>
+      const client = net.connect(Number(port), '127.0.0.1', () =>
         client.write('GET /tunnel HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: my-tunnel\r\n\r\n'),
       );
       let text = '';
