@@ -35,7 +35,8 @@ export function computeDelay(attempt: number, config: BackoffConfig, random: () 
   const { initialDelay, maxDelay, factor, jitter } = config;
   if (jitter === 'decorrelated') {
     const upper = Math.max(initialDelay, (previous ?? initialDelay) * 3);
-    return Math.min(maxDelay, initialDelay + random() * (upper - initialDelay));
+    // An infinite base (Infinity - Infinity) would be NaN, which setTimeout takes for 0.
+    return Math.min(maxDelay, initialDelay + random() * (upper - initialDelay)) || Math.min(maxDelay, upper);
   }
   const exponent = Math.min(Math.max(0, attempt), MAX_EXPONENT);
   const cap = Math.min(maxDelay, initialDelay * factor ** exponent);

@@ -53,7 +53,8 @@ type Timer = ReturnType<typeof setTimeout>;
 const STABLE_AFTER = 5000;
 // The largest delay setTimeout honours; beyond it browsers and Node fire at once (a 40-day
 // Retry-After, or maxDelay: Infinity after ~21 attempts, would turn into a reconnect storm).
-const clamp = (ms: number): number => Math.min(ms, 2_147_483_647);
+// NaN (never expected, but setTimeout would take it for 0: a hot loop) is held at the maximum too.
+const clamp = (ms: number): number => (ms < 2_147_483_647 ? ms : 2_147_483_647);
 
 const provide = <T>(value: Provider<T> | undefined): T | Promise<T> | undefined => (typeof value === 'function' ? (value as () => T | Promise<T>)() : value);
 
@@ -98,21 +99,16 @@ export function createClient<In extends object = EventMap, Out extends object = 
     // behind this one: every handler sees every snapshot, in order, never an older after a newer.
     if (dispatching) return;
     dispatching = true;
-    try {
-      for (let snapshot; (snapshot = snapshots.shift()); ) {
-        for (const listener of statusListeners.list) {
-          try {
-            listener(snapshot);
-          } catch (cause) {
-            handlerError(cause, 'status');
-          }
+    for (let snapshot; (snapshot = snapshots.shift()); ) {
+      for (const listener of statusListeners.list) {
+        try {
+          listener(snapshot);
+        } catch (cause) {
+          handlerError(cause, 'status');
         }
       }
-    } finally {
-      // Only a throwing `debug` logger gets here early: the next change must still be handed out.
-      dispatching = false;
-      snapshots.length = 0;
     }
+    dispatching = false;
   };
 
   const emitter = createEmitter(handlerError);

@@ -131,6 +131,8 @@ function num(name: string, value: number | undefined, fallback: number, min?: nu
 }
 
 const string = (name: string, value: unknown): void => must(value === undefined || typeof value == 'string', name, 'a string');
+// `'false'` from an env file or JSON config is truthy: it would send cookies, or connect.
+const boolean = (name: string, value: unknown): void => must(value === undefined || typeof value == 'boolean', name, 'true or false');
 
 /** `{url}/{path}`, keeping the base URL's query string and fragment out of the path. */
 export function joinEndpoint(base: string, path: string): string {
@@ -185,7 +187,12 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
           timeoutFromUser: hb?.timeout !== undefined,
         };
 
-  const { lastEventId, debug } = options;
+  const { lastEventId, debug, withCredentials, autoConnect } = options;
+  boolean('withCredentials', withCredentials);
+  boolean('autoConnect', autoConnect);
+  must(debug === undefined || typeof debug == 'boolean' || typeof debug == 'function', 'debug', 'true, false or a function');
+  // A logger that throws (a remote sink with a full buffer) must not stop the client mid-change.
+  const logger = debug === true ? (message: string, details?: Record<string, unknown>) => console.debug(`[surewire] ${message}`, details ?? '') : debug || undefined;
   const decode = options.decode ?? 'json';
   must(decode == 'json' || decode == 'text' || typeof decode == 'function', 'decode', "'json', 'text' or a function");
   string('lastEventId', lastEventId);
@@ -199,14 +206,22 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     pollTimeout: num('pollTimeout', options.pollTimeout, 40000),
     token: options.token,
     headers: options.headers,
-    withCredentials: options.withCredentials ?? false,
+    withCredentials: withCredentials ?? false,
     // '' cannot be a cursor (an empty `id:` is no id): it would stop a hello's id from becoming one.
     lastEventId: lastEventId || undefined,
     decode,
     maxQueue: num('maxQueue', options.maxQueue, 1000, 0),
-    autoConnect: options.autoConnect ?? true,
+    autoConnect: autoConnect ?? true,
     WebSocket: options.WebSocket,
     fetch: options.fetch,
-    debug: debug === true ? (message, details) => console.debug(`[surewire] ${message}`, details ?? '') : typeof debug == 'function' ? debug : undefined,
+    debug:
+      logger &&
+      ((message, details) => {
+        try {
+          logger(message, details);
+        } catch {
+          // dropped: the log line is lost, the connection is not
+        }
+      }),
   };
 }

@@ -21,6 +21,13 @@ export function buildUrl(endpoint: string, params: Record<string, string | undef
   url.hash = '';
   // Appending to `search` keeps the query byte for byte: it was serialised by the parser already,
   // and serialising it again changes nothing. An empty query ("…/sse?") has `search` "".
-  for (const name in params) if (params[name] !== undefined) url.search += `${url.search ? '&' : ''}${name}=${encodeURIComponent(params[name]!)}`;
+  for (const name in params) {
+    if (params[name] === undefined) continue;
+    // One of ours already in the endpoint's query (a cursor or token pasted into `url`) would be
+    // the one a server reads first, stale for ever: ours replaces it (only then is the query
+    // serialised again, since delete() always does).
+    if (url.searchParams.has(name)) url.searchParams.delete(name);
+    url.search += `${url.search ? '&' : ''}${name}=${encodeURIComponent(params[name]!)}`;
+  }
   return url.href;
 }

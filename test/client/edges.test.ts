@@ -5,7 +5,9 @@
  * across reconnects, the queue limit, cursors, timers and the token. Public API only, on fake time.
  */
 import { describe, expect, it, vi } from 'vitest';
+import { computeDelay } from '../../src/backoff';
 import { createClient } from '../../src/client';
+import { buildUrl } from '../../src/transports/url';
 import type { SurewireError } from '../../src/errors';
 import type { Status } from '../../src/types';
 import { advance, block, flush, helloBlock, liveStream, scriptedFetch, sse, status, steady, trackedWebSocket, uniqueBase, useRigs } from './helpers';
@@ -599,5 +601,88 @@ describe('close 4401 on an open WebSocket', () => {
     expect(r.statuses.filter((x) => x.state === 'open' && x.error)).toEqual([]);
     expect(r.statuses.some((x) => x.state === 'reconnecting' && x.error?.code === 'UNAUTHORIZED')).toBe(true);
     expect(r.client.status.state).toBe('open');
+  });
+});
+
+/** A debug logger that throws (a remote sink with a full buffer) loses its line, not the connection. */
+describe('a debug logger that throws', () => {
+  it('neither createClient() nor a reconnect is broken by it', async () => {
+    const { base } = uniqueBase();
+    const first = liveStream();
+    const f = scriptedFetch().on('sse', first).otherwise('sse', 'hang');
+    const r = setup({
+      url: base,
+      transports: ['sse'],
+      fetch: f.fetch,
+      reconnect: steady,
+      debug: () => {
+        throw new Error('logger down');
+      },
+    });
+    await advance(10);
+    first.push(block({ id: '1', data: { a: 1 } }));
+    await advance(10);
+    expect(r.client.status.state).toBe('open');
+    first.end();
+    await advance(5010);
+    expect(r.client.status.state).not.toBe('open');
+    expect(f.of('sse').length).toBe(2);
+    expect(r.messages.map((m) => m.data)).toEqual([{ a: 1 }]);
+  });
+});
+
+/** Decorrelated jitter with an infinite base (initialDelay: Infinity, or an SSE retry: of 400 digits) waits, as the other modes do. */
+describe('decorrelated jitter with an infinite base', () => {
+  it('is never NaN, and never a hot loop', async () => {
+    expect(computeDelay(0, { initialDelay: Infinity, maxDelay: Infinity, factor: 2, jitter: 'decorrelated' }, () => 0.5)).toBe(Infinity);
+    const { base } = uniqueBase();
+    const f = scriptedFetch().otherwise('sse', () => status(503));
+    setup({ url: base, transports: ['sse'], fetch: f.fetch, reconnect: { jitter: 'decorrelated', initialDelay: Infinity } });
+    await advance(1000);
+    expect(f.of('sse')).toHaveLength(1);
+  });
+
+  it('an SSE retry: of 400 digits does not make reconnects spin', async () => {
+    const { base } = uniqueBase();
+    const f = scriptedFetch().otherwise('sse', () => {
+      const s = liveStream();
+      s.push(`retry: ${'9'.repeat(400)}\n: hi\n\n`);
+      s.end();
+      return s;
+    });
+    setup({ url: base, transports: ['sse'], fetch: f.fetch, reconnect: { jitter: 'decorrelated' } });
+    await advance(1000);
+    expect(f.of('sse')).toHaveLength(1);
+  });
+});
+
+/** A cursor or token already in `url`'s query is replaced by the client's, not read first by the server for ever. */
+describe('surewire parameters already in the endpoint query', () => {
+  it('are replaced, other parameters kept', async () => {
+    const url = new URL(buildUrl('https://h/rt/ws?lastEventId=1&access_token=old&x=1', { lastEventId: '7', access_token: 'new' }, true));
+    expect([...url.searchParams]).toEqual([
+      ['x', '1'],
+      ['lastEventId', '7'],
+      ['access_token', 'new'],
+    ]);
+    const { base } = uniqueBase();
+    const first = liveStream();
+    const f = scriptedFetch().on('sse', first).otherwise('sse', 'hang');
+    setup({ url: `${base}?lastEventId=1`, transports: ['sse'], fetch: f.fetch, reconnect: steady });
+    await advance(10);
+    first.push(block({ id: '5', data: 1 }));
+    first.end();
+    await advance(1100);
+    expect(f.of('sse').map((c) => c.query.getAll('lastEventId'))).toEqual([['1'], ['5']]);
+  });
+});
+
+/** Boolean options from an env file or JSON ('false') are refused, not taken as true. */
+describe('boolean options given as strings', () => {
+  it('are refused with BAD_OPTIONS', () => {
+    const bad = (options: Record<string, unknown>) => () => createClient({ url: 'https://x/rt', autoConnect: false, ...options });
+    expect(bad({ withCredentials: 'false' })).toThrow(expect.objectContaining({ code: 'BAD_OPTIONS', message: '`withCredentials` must be true or false' }));
+    expect(() => createClient({ url: 'https://x/rt', autoConnect: 'false' as never })).toThrow(/autoConnect/);
+    expect(bad({ debug: 'yes' })).toThrow(/debug/);
   });
 });

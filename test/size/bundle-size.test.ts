@@ -5,9 +5,9 @@
  * The budget is a regression guard at today's size plus a little room, not the 6 KiB target of
  * issue #2, which v1 misses (9.2 KB after the compaction, from 10.9 KB: eventsource-parser is
  * ~1.4 KB of it, the rest is three transports, fallback and the policies; see bench/RESULTS.md).
- * Raised from 9,344 to 9,728 B for ~35 fixes found by review (re-entrancy, the send queue,
+ * Raised from 9,344 to 9,792 B for ~50 fixes found by review (re-entrancy, the send queue,
  * reauth, Retry-After, offline/online, dedupe after a restart, ids no header can carry, CORS
- * preflights of other SSE servers): about 300 B.
+ * preflights of other SSE servers, a throwing logger, option types): about 400 B.
  * Lower it whenever the bundle shrinks; raising it is a decision to write down in the commit.
  * gzip level 9, as `size-limit` and `gzip-size` measure; `npm run bench` reports brotli too.
  *
@@ -20,7 +20,7 @@ import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-const BUDGET_GZIP_BYTES = 9_728;
+const BUDGET_GZIP_BYTES = 9_792;
 const file = fileURLToPath(new URL('../../dist/surewire.min.js', import.meta.url));
 const code = (): string => readFileSync(file, 'utf8');
 

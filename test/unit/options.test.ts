@@ -44,10 +44,16 @@ describe('resolveOptions', () => {
     expect(resolveOptions({ url: 'https://x', heartbeat: { timeout: 9000 } }).heartbeat).toEqual({ interval: 15000, timeout: 9000, timeoutFromUser: true });
   });
 
-  it('debug: true logs through console.debug, a function is used as is', () => {
-    const fn = () => {};
-    expect(resolveOptions({ url: 'https://x', debug: fn }).debug).toBe(fn);
+  it('debug: true logs through console.debug, a function gets every line, and neither may throw out', () => {
+    const lines: string[] = [];
+    resolveOptions({ url: 'https://x', debug: (line) => lines.push(line) }).debug!('one', { a: 1 });
+    expect(lines).toEqual(['one']);
     expect(typeof resolveOptions({ url: 'https://x', debug: true }).debug).toBe('function');
+    expect(resolveOptions({ url: 'https://x', debug: false }).debug).toBeUndefined();
+    const throwing = resolveOptions({ url: 'https://x', debug: () => {
+      throw new Error('sink full');
+    } }).debug!;
+    expect(() => throwing('two')).not.toThrow();
   });
 
   it.each([
