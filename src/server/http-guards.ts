@@ -7,7 +7,7 @@ import { STATUS_CODES } from 'node:http';
 import { Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Server as TlsServer } from 'node:tls';
-import type { ResolvedHubOptions } from './options';
+import { type ResolvedHubOptions, toOrigin } from './options';
 
 /** A request target split into its path and query. */
 export interface Target {
@@ -56,7 +56,9 @@ export function originAllowed(req: IncomingMessage, options: ResolvedHubOptions)
   const origin = req.headers.origin;
   // Requests without an Origin (servers, curl, same-origin GETs in some browsers) always pass.
   if (origin === undefined || options.allowOrigins === null) return true;
-  return options.allowOrigins.has(origin);
+  // Both sides normalized, so case and a default port do not matter; an invalid one never matches.
+  const normalized = toOrigin(origin);
+  return normalized !== null && options.allowOrigins.has(normalized);
 }
 
 /**
@@ -129,7 +131,8 @@ const reparsed = new WeakSet<IncomingMessage>();
  * body, pipelined requests) and the socket is injected into `server` as a new connection (a use
  * Node documents for `'connection'`): Node's own parser then reads it, body, keep-alive and
  * timeouts included, and emits `'request'`. A `'connection'` listener of yours sees that socket
- * twice.
+ * twice. When earlier requests pipelined on the socket still await their responses, it waits for
+ * them first, so that answers go out in order and the request is answered at all.
  */
 export function serveAsPlainHttp(server: NetServer, req: IncomingMessage, socket: Duplex, head: Buffer): void {
   if (reparsed.has(req)) return;
@@ -148,9 +151,38 @@ export function serveAsPlainHttp(server: NetServer, req: IncomingMessage, socket
     }
   }
   // latin1 gives back the bytes Node read: it decodes header octets one to one.
-  socket.unshift(Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), head]));
-  // An https server parses HTTP on 'secureConnection' ('connection' is the raw TCP socket there).
-  server.emit(server instanceof TlsServer ? 'secureConnection' : 'connection', socket);
+  const bytes = Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), head]);
+  // Node took its 'error' listener off; a reset while we wait must not crash the process.
+  const onError = () => socket.destroy();
+  socket.on('error', onError);
+  whenNoResponseInFlight(socket, () => {
+    socket.off('error', onError);
+    // The response before it said `Connection: close`: the client expects no answer.
+    if (socket.destroyed || socket.writableEnded) return;
+    socket.unshift(bytes);
+    // An https server parses HTTP on 'secureConnection' ('connection' is the raw TCP socket there).
+    server.emit(server instanceof TlsServer ? 'secureConnection' : 'connection', socket);
+  });
+}
+
+/**
+ * Runs `then` once the responses to requests pipelined before the upgrade have all been written.
+ * Node's connection state that parsed them still owns them: a socket injected meanwhile would
+ * queue its own response behind one that the old state finishes and the new one never hears
+ * of, so the request would never be answered. Node assigns each pipelined response to
+ * `socket._httpMessage` in turn (the next one from its own `'finish'` listener, which runs before
+ * ours); there is no public way to see them. Not called when the socket closes first.
+ */
+function whenNoResponseInFlight(socket: Duplex, then: () => void): void {
+  const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (inFlight === undefined || inFlight === null) return then();
+  const next = () => {
+    inFlight.off('finish', next);
+    inFlight.off('close', next);
+    if (!socket.destroyed) whenNoResponseInFlight(socket, then);
+  };
+  inFlight.on('finish', next);
+  inFlight.on('close', next);
 }
 
 /**

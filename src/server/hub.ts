@@ -33,7 +33,6 @@ export function createHub(options: HubOptions = {}): Hub {
   const inbox = createInbox(opts.dedupeWindow, opts.onMessage, opts.onError);
   // noServer: the hub routes upgrades itself. maxPayload makes ws close 1009 on a big frame.
   const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxMessageBytes, perMessageDeflate: false, clientTracking: false });
-  const detachers = new Set<() => void>();
   /** Sockets accepted only to be closed (4401, 1011): `close()` must not wait for their grace timer. */
   const refused = new Set<WebSocket>();
   let nextConnectionId = 0;
@@ -127,17 +126,24 @@ export function createHub(options: HubOptions = {}): Hub {
 
   // A function, not an arrow: as a server's 'upgrade' listener, `this` is that server.
   const handleUpgrade = function (this: unknown, req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    // The server's only 'upgrade' listener answers every upgrade, as attach() does: nobody else
+    // would, and the socket would be held forever. With other listeners, or called by hand, what
+    // is not ours is left to them or to the caller.
+    const alone = this instanceof NetServer && this.listenerCount('upgrade') === 1;
     if (!isWebSocketUpgrade(req)) {
-      // An offer nobody else takes (h2c from curl --http2) is an ordinary request; one that
-      // another 'upgrade' listener may serve (a tunnel) is theirs. Called by hand: the caller's.
-      if (!(this instanceof NetServer) || this.listenerCount('upgrade') !== 1) return false;
+      // An offer nobody else takes (h2c from curl --http2) is an ordinary request.
+      if (!alone) return false;
       serveAsPlainHttp(this, req, socket, head);
       return true;
     }
     const { pathname } = parseTarget(req.url);
     const matches = opts.path === null ? pathname.endsWith('/ws') : pathname === `${opts.path}/ws`;
-    if (!matches) return false;
-    routeUpgrade(endpoints, req, socket, head);
+    if (matches) {
+      routeUpgrade(endpoints, req, socket, head);
+      return true;
+    }
+    if (!alone) return false;
+    refuseUpgrade(socket, 404);
     return true;
   };
 
@@ -177,18 +183,19 @@ export function createHub(options: HubOptions = {}): Hub {
     };
     server.on('request', onRequest);
     server.on('upgrade', onUpgrade);
+    // close() does not detach: a closed hub keeps answering its paths 503, as Hub.close promises,
+    // so a client retries rather than reach the app behind (which could answer `POST /send` 2xx
+    // and lose the message) or nobody (which would hold the request forever).
     let attached = true;
     const detach = () => {
       if (!attached) return;
       attached = false;
-      detachers.delete(detach);
       server.off('request', onRequest);
       server.off('upgrade', onUpgrade);
       server.off('close', detach);
       for (const listener of previous) server.on('request', listener);
     };
     server.once('close', detach);
-    detachers.add(detach);
     return detach;
   }
 
@@ -235,7 +242,6 @@ export function createHub(options: HubOptions = {}): Hub {
 
   function close(): Promise<void> {
     closing ??= (async () => {
-      for (const detach of [...detachers]) detach();
       if (flushHandle !== undefined) clearImmediate(flushHandle);
       flushHandle = undefined;
       // Events still pending were published before close: deliver them before the goodbye.

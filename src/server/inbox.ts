@@ -24,13 +24,21 @@ export function createInbox(window: number, onMessage: (msg: HubMessage, ctx: Hu
         seen.add(msg.mid);
         if (seen.size > window) seen.delete(seen.values().next().value as string);
         // A throwing handler must not kill the connection or skip the rest of the batch; the
-        // message counts as handled (it is acked), as it reached the application.
+        // message counts as handled (it is acked), as it reached the application. An async
+        // handler's rejection is reported too: left alone it would be an unhandled rejection,
+        // which ends the process under Node's default `--unhandled-rejections=throw`.
         try {
-          onMessage(msg, ctx);
+          const result: unknown = onMessage(msg, ctx);
+          if (isThenable(result)) result.then(undefined, onError);
         } catch (err) {
           onError(err);
         }
       }
     },
   };
+}
+
+/** Whether a handler returned a promise (or any thenable), whose rejection must be caught. */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
 }

@@ -98,8 +98,15 @@ export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
     if (!Array.isArray(options.allowOrigins)) {
       throw new TypeError("createHub: `allowOrigins` must be '*' or an array of origins like ['https://app.example.com'].");
     }
-    // Origins compare as the browser sends them: scheme://host[:port], no trailing slash.
-    allowOrigins = new Set(options.allowOrigins.map((o) => String(o).replace(/\/+$/, '')));
+    allowOrigins = new Set(
+      options.allowOrigins.map((o) => {
+        const origin = toOrigin(String(o));
+        if (origin === null) {
+          throw new TypeError(`createHub: \`allowOrigins\` entries must be origins like 'https://app.example.com', got ${JSON.stringify(o)}.`);
+        }
+        return origin;
+      }),
+    );
   }
   for (const fn of ['authenticate', 'onMessage', 'onError'] as const) {
     if (options[fn] !== undefined && typeof options[fn] !== 'function') {
@@ -117,10 +124,38 @@ export function resolveHubOptions(options: HubOptions): ResolvedHubOptions {
     allowOrigins,
     authenticate: options.authenticate ?? null,
     onMessage: options.onMessage ?? (() => {}),
-    onError: options.onError ?? ((err: unknown) => console.error('surewire/server:', err)),
+    onError: guardOnError(options.onError ?? ((err: unknown) => console.error('surewire/server:', err))),
     path: options.path === undefined ? null : normalizePath(options.path),
     dedupeWindow: count('dedupeWindow', options.dedupeWindow, HUB_DEFAULTS.dedupeWindow, 1),
     clientTimeout: heartbeat === 0 ? 0 : count('clientTimeout', options.clientTimeout, 2 * heartbeat + 5000, 0, MAX_TIMER_MS),
     firstId: resolveFirstId(options.firstId),
   };
+}
+
+/**
+ * `onError` made safe to call from anywhere: it runs inside ws's 'message' listener, a request's
+ * callbacks and promise handlers, where a throw of its own would crash the process or become an
+ * unhandled rejection.
+ */
+function guardOnError(onError: (err: unknown) => void): (err: unknown) => void {
+  return (err) => {
+    try {
+      onError(err);
+    } catch {
+      // onError itself failed: there is nobody left to tell.
+    }
+  };
+}
+
+/**
+ * An origin as browsers serialize it (RFC 6454 §6.1): lowercase scheme and host, no default port,
+ * no path; `null` when `value` is not an absolute URL with a host (the opaque origin `null` too).
+ */
+export function toOrigin(value: string): string | null {
+  try {
+    const origin = new URL(value).origin;
+    return origin === 'null' ? null : origin;
+  } catch {
+    return null;
+  }
 }

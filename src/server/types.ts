@@ -65,7 +65,10 @@ export interface HubOptions {
   maxBufferedBytes?: number | undefined;
   /**
    * Origins allowed to connect. `'*'` allows any (the `Origin` is echoed so that credentials work).
-   * A request without an `Origin` header always passes. Others get 403 (also on upgrade).
+   * Compared as origins, the way browsers serialize them: scheme and host in any case, a default
+   * port and a trailing slash make no difference (`'https://App.example.com:443/'` admits
+   * `https://app.example.com`). A request without an `Origin` header always passes. Others
+   * (an `Origin` that is not a URL, `null` included) get 403 (also on upgrade).
    * @defaultValue '*'
    */
   allowOrigins?: '*' | readonly string[] | undefined;
@@ -80,12 +83,14 @@ export interface HubOptions {
   authenticate?: ((req: IncomingMessage) => boolean | Promise<boolean>) | undefined;
   /**
    * Receives every client message once per `mid` (a window of the last `dedupeWindow` mids), from
-   * WebSocket frames and `POST {path}/send` alike. A throw goes to `onError`; the message still
-   * counts as handled (it is acknowledged and not handed over again).
+   * WebSocket frames and `POST {path}/send` alike. A throw, or the rejection of a promise it
+   * returns (an `async` handler), goes to `onError`; the message still counts as handled (it is
+   * acknowledged at once, without waiting for the promise, and not handed over again).
    */
   onMessage?: ((msg: HubMessage, ctx: HubMessageContext) => void) | undefined;
   /**
-   * Errors the hub cannot answer to anyone: a throwing `onMessage` or `authenticate`.
+   * Errors the hub cannot answer to anyone: a throwing (or rejecting) `onMessage` or
+   * `authenticate`. A throw from `onError` itself is swallowed.
    * @defaultValue `console.error`
    */
   onError?: ((err: unknown) => void) | undefined;
@@ -175,8 +180,9 @@ export interface Hub {
    * listeners, or refused 404 when there are none). A request offering another upgrade
    * (`Upgrade: h2c`, sent by `curl --http2` and Java's HttpClient) is served as plain HTTP, as it
    * would be without an `'upgrade'` listener, unless another `'upgrade'` listener is there to
-   * take it (a tunnel of yours). Returns the disposer that restores the server;
-   * `close()` and the server's `'close'` event also call it.
+   * take it (a tunnel of yours). Returns the disposer that restores the server; the server's
+   * `'close'` event also calls it. {@link Hub.close} does not: a closed hub stays attached and
+   * answers its paths 503 until then.
    */
   attach(server: Server, options?: AttachOptions): () => void;
   /**
@@ -187,11 +193,12 @@ export interface Hub {
   readonly handle: HubRequestHandler;
   /**
    * `server.on('upgrade', hub.handleUpgrade)`: takes WebSocket upgrades to `{path}/ws` when the hub
-   * has a `path` option, otherwise to any path ending in `/ws`; returns `false` and leaves every
-   * other WebSocket upgrade alone. A request offering another upgrade (`Upgrade: h2c`) is handed
-   * back to the server as plain HTTP, to its `'request'` listeners, when this is the server's
-   * only `'upgrade'` listener (`this` is the server); with others, or called by hand, it returns
-   * `false` for those and leaves them alone.
+   * has a `path` option, otherwise to any path ending in `/ws`. When this is the server's only
+   * `'upgrade'` listener (`this` is the server), it answers every other upgrade too, as
+   * {@link Hub.attach} does: a WebSocket upgrade to another path is refused 404, and a request
+   * offering another upgrade (`Upgrade: h2c`) is handed back to the server as plain HTTP, to its
+   * `'request'` listeners. With other `'upgrade'` listeners, or called by hand, it returns `false`
+   * for those and leaves them alone.
    */
   readonly handleUpgrade: HubUpgradeHandler;
   /**
@@ -215,8 +222,10 @@ export interface Hub {
   stats(): HubStats;
   /**
    * Ends every connection (WebSocket close 1001, SSE streams ended, pending polls answered 200
-   * empty), clears every timer, detaches from attached servers and resolves when all is closed.
-   * Later requests get 503. Does not close your http server. Safe to call twice.
+   * empty), clears every timer and resolves when all is closed. Later requests to the hub's paths
+   * get 503, upgrades to its `/ws` too, so clients retry elsewhere rather than reach your app:
+   * an attached hub stays attached until the disposer {@link Hub.attach} returned is called or
+   * the server closes. Does not close your http server. Safe to call twice.
    */
   close(): Promise<void>;
 }

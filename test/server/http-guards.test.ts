@@ -3,7 +3,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHub, readToken, type HubMessage } from '../../src/server/index';
-import { closeServer, onStop, openWs, startHub, stopAll, upgradeStatus } from './helpers';
+import { closeServer, once, onStop, openWs, startHub, stopAll, upgradeStatus } from './helpers';
 
 afterEach(stopAll);
 
@@ -85,6 +85,18 @@ describe('routing', () => {
     expect(server.listenerCount('upgrade')).toBe(0);
   });
 
+  it("handleUpgrade as the server's only 'upgrade' listener refuses a WebSocket upgrade to another path 404, as attach does", async () => {
+    const hub = createHub({ path: '/rt' });
+    const server = http.createServer((_req, res) => res.end('app'));
+    server.on('upgrade', hub.handleUpgrade);
+    const ws = (await listenExpressLike(hub, server)).replace('http', 'ws');
+    // without an answer the socket would be held forever: a descriptor per scanner request
+    const status = await Promise.race([upgradeStatus(`${ws}/chat`), new Promise<string>((r) => setTimeout(() => r('no answer after 3 s'), 3000))]);
+    expect(status).toBe(404);
+    const c = await openWs(`${ws}/rt/ws`);
+    await c.until((m) => m[0]?.type === 'hello');
+  });
+
   it('attach refuses other upgrades 404 when alone, and leaves them to other listeners otherwise', async () => {
     const { server, port } = await startHub();
     const ws = `ws://127.0.0.1:${port}`;
@@ -160,6 +172,32 @@ describe('an optional upgrade offer (Upgrade: h2c, from curl --http2 or Java Htt
     await ws.until((m) => m[0]?.type === 'hello');
   });
 
+  it('answers pipelined requests in order when a later one offers h2c while an earlier answer is in flight', async () => {
+    const hub = createHub({ path: '/rt' });
+    // the first answer is slow, so the second request is parsed (and re-read) while it is pending
+    const server = http.createServer((req, res) => setTimeout(() => res.end(`app ${req.url}`), req.url === '/a' ? 50 : 0));
+    server.on('upgrade', hub.handleUpgrade);
+    const { port } = new URL(await listenExpressLike(hub, server));
+    const h2cLines = 'Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n';
+    const bodies = (text: string) => text.match(/app \/[ab]/g) ?? [];
+    for (const first of ['', h2cLines]) {
+      const client = net.connect(Number(port), '127.0.0.1');
+      onStop(() => void client.destroy());
+      await once(client, 'connect');
+      const outcome = new Promise<string>((resolve) => {
+        let text = '';
+        client.on('data', (d: Buffer) => {
+          text += d.toString('latin1');
+          if (bodies(text).length === 2) resolve(bodies(text).join(', '));
+        });
+        // a deadline for an answer that never comes (there is no event for "nothing happened")
+        client.setTimeout(3000, () => resolve(`only: ${JSON.stringify(text)}`));
+      });
+      client.write(`GET /a HTTP/1.1\r\nHost: x\r\n${first}\r\nGET /b HTTP/1.1\r\nHost: x\r\n${h2cLines}\r\n`);
+      expect(await outcome).toBe('app /a, app /b');
+    }
+  });
+
   it("is left to another 'upgrade' listener when there is one (a tunnel): the hub writes nothing into it", async () => {
     const hub = createHub({ path: '/rt' });
     const server = http.createServer((_req, res) => res.writeHead(404).end('not found'));
@@ -195,6 +233,21 @@ describe('CORS', () => {
     const noOrigin = await fetch(`${base}/poll`);
     expect(noOrigin.status).toBe(200);
     expect(noOrigin.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('compares origins as browsers serialize them: scheme and host in any case, no default port, no trailing slash', async () => {
+    const { base } = await startHub({ allowOrigins: ['https://App.Example.com:443/', 'http://LOCALHOST:8080'] });
+    for (const origin of ['https://app.example.com', 'https://APP.example.com:443', 'http://localhost:8080']) {
+      const res = await fetch(`${base}/poll`, { headers: { Origin: origin } });
+      await res.text();
+      expect([origin, res.status]).toEqual([origin, 200]);
+    }
+    // another port or scheme is another origin; an Origin that is not a URL never matches
+    for (const origin of ['https://app.example.com:8443', 'http://app.example.com', 'null', 'app.example.com']) {
+      const res = await fetch(`${base}/poll`, { headers: { Origin: origin } });
+      await res.text();
+      expect([origin, res.status]).toEqual([origin, 403]);
+    }
   });
 
   it("with '*' echoes any origin", async () => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHub, type HubMessage } from '../../src/server/index';
-import { openSse, openWs, parseSse, startHub, stopAll } from './helpers';
+import { onStop, openSse, openWs, parseSse, startHub, stopAll } from './helpers';
 
 afterEach(stopAll);
 
@@ -9,6 +9,7 @@ describe('createHub', () => {
     expect(() => createHub({ history: -1 })).toThrow(/`history` must be a finite number ≥ 0/);
     expect(() => createHub({ pollTimeout: Number.NaN })).toThrow(TypeError);
     expect(() => createHub({ allowOrigins: 'https://a.example' as unknown as '*' })).toThrow(/array of origins/);
+    expect(() => createHub({ allowOrigins: ['app.example.com'] })).toThrow(/origins like 'https:\/\/app.example.com'/);
     expect(() => createHub({ onMessage: 'x' as unknown as () => void })).toThrow(/`onMessage` must be a function/);
   });
 
@@ -149,5 +150,58 @@ describe('dedupe across transports', () => {
     expect(ws.messages.find((x) => x.type === 'ack')).toEqual({ type: 'ack', mids: ['boom', 'ok'] });
     expect(received).toEqual(['boom', 'ok']);
     expect(errors).toHaveLength(1);
+  });
+
+  it('reports a rejection of an async onMessage to onError, never as an unhandled rejection', async () => {
+    const boom = new Error('db down');
+    let settle!: (where: string) => void;
+    const reached = new Promise<string>((r) => (settle = r));
+    const onUnhandled = (reason: unknown) => reason === boom && settle('unhandledRejection');
+    process.on('unhandledRejection', onUnhandled);
+    onStop(() => void process.off('unhandledRejection', onUnhandled));
+    const { wsUrl } = await startHub({
+      // a common shape: `async (msg) => { await db.save(msg) }`, which the `=> void` type accepts
+      onMessage: async () => {
+        throw boom;
+      },
+      onError: (e) => e === boom && settle('onError'),
+    });
+    const ws = await openWs(wsUrl);
+    ws.send({ event: 'e', mid: 'm1' });
+    expect(await reached).toBe('onError');
+    await ws.until((m) => m.some((x) => x.type === 'ack'));
+    expect(ws.ws.readyState).toBe(ws.ws.OPEN);
+  });
+
+  it('keeps serving when onError itself throws, for a throwing and a rejecting onMessage alike', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    onStop(() => void process.off('unhandledRejection', onUnhandled));
+    let calls = 0;
+    const { wsUrl, base } = await startHub({
+      onMessage: (m) => {
+        if (m.mid.startsWith('sync')) throw new Error('app bug');
+        return Promise.reject(new Error('db down')) as unknown as void;
+      },
+      onError: () => {
+        calls++;
+        throw new Error('onError bug');
+      },
+    });
+    const ws = await openWs(wsUrl);
+    ws.send([
+      { event: 'e', mid: 'sync1' },
+      { event: 'e', mid: 'async1' },
+    ]);
+    // a deadline: an onError throw escaping the frame handler would stop the ack for good
+    const acked = await Promise.race([ws.until((m) => m.some((x) => x.type === 'ack')).then(() => 'acked'), new Promise<string>((r) => setTimeout(() => r('no ack after 3 s'), 3000))]);
+    expect(acked).toBe('acked');
+    const send = await fetch(`${base}/send`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ event: 'e', mid: 'sync2' }) });
+    expect(send.status).toBe(204);
+    await new Promise((r) => setImmediate(r));
+    expect(calls).toBe(3);
+    expect(unhandled).toEqual([]);
+    expect(ws.ws.readyState).toBe(ws.ws.OPEN);
   });
 });

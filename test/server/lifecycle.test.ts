@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHub } from '../../src/server/index';
-import { closeServer, once, openSse, openStalledSse, openStalledWs, openWs, parseSse, startHub, stopAll, waitFor } from './helpers';
+import { closeServer, once, onStop, openSse, openStalledSse, openStalledWs, openWs, parseSse, startHub, stopAll, upgradeStatus, waitFor } from './helpers';
 
 afterEach(stopAll);
 
@@ -184,12 +184,10 @@ describe('close()', () => {
     expect(hub.stats()).toEqual({ connections: { websocket: 0, sse: 0, poll: 0 }, bufferedBytes: 0, history: 1 });
     expect(hub.connections()).toEqual([]);
 
-    // requests after close: 503, and the server's own listeners are restored (none here)
+    // the http server can close: nothing of the hub holds a socket open; then the hub detaches
+    await new Promise<void>((resolve) => server.close(() => resolve()));
     expect(server.listenerCount('request')).toBe(0);
     expect(server.listenerCount('upgrade')).toBe(0);
-
-    // the http server can close: nothing of the hub holds a socket open
-    await new Promise<void>((resolve) => server.close(() => resolve()));
     const resourcesAfter = process.getActiveResourcesInfo().filter((r) => r === 'Timeout' || r === 'Immediate').length;
     expect(resourcesAfter).toBeLessThanOrEqual(resourcesBefore);
   });
@@ -212,6 +210,55 @@ describe('close()', () => {
     await Promise.all(sockets);
     expect(Date.now() - started).toBeLessThan(5000);
     expect(hub.stats().connections).toEqual({ websocket: 0, sse: 0, poll: 0 });
+  });
+
+  it("keeps answering its own paths 503 while attached, so a client retries rather than reach the app (which could answer POST /send 2xx and lose it)", async () => {
+    const received: unknown[] = [];
+    const { hub, server, base, port, wsUrl } = await startHub({ onMessage: (m) => received.push(m) });
+    await hub.close();
+    const send = await fetch(`${base}/send`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ event: 'e', mid: 'm1' }) });
+    expect(send.status).toBe(503);
+    expect((await fetch(`${base}/poll`)).status).toBe(503);
+    expect((await fetch(`${base}/sse`)).status).toBe(503);
+    expect(await upgradeStatus(wsUrl)).toBe(503);
+    expect(received).toEqual([]);
+    // other paths are still the app's
+    expect(await (await fetch(`http://127.0.0.1:${port}/elsewhere`)).text()).toBe('app');
+    // the 'request' listeners were not handed back: the hub still wraps them
+    expect(server.listenerCount('request')).toBe(1);
+  });
+
+  it('answers 503 after close when no app listener is behind the hub, rather than leave the request unanswered', async () => {
+    const hub = createHub();
+    const server = http.createServer();
+    hub.attach(server, { path: '/rt' });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    onStop(() => closeServer(server));
+    await hub.close();
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/rt`;
+    // a deadline: with no 'request' listener left, nothing would ever answer
+    const status = await fetch(`${base}/poll?lastEventId=0`, { signal: AbortSignal.timeout(3000) }).then(
+      async (res) => {
+        await res.text();
+        return res.status;
+      },
+      () => 'no answer after 3 s',
+    );
+    expect(status).toBe(503);
+  });
+
+  it("restores the app's listeners after close only on attach's disposer", async () => {
+    const hub = createHub();
+    const server = http.createServer((_req, res) => res.end('app'));
+    const detach = hub.attach(server, { path: '/rt' });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    onStop(() => closeServer(server));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/rt`;
+    await hub.close();
+    expect((await fetch(`${base}/poll`)).status).toBe(503);
+    detach();
+    expect(await (await fetch(`${base}/poll`)).text()).toBe('app');
+    expect(server.listenerCount('upgrade')).toBe(0);
   });
 
   it('answers 503 to requests that reach a closed hub through handle()', async () => {
