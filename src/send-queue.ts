@@ -31,7 +31,10 @@ export interface SendQueue {
   /** Inbound traffic arrived with no hello first: this server does not acknowledge. */
   noHello(): void;
   ack(mids: readonly string[]): void;
-  /** Rejects every waiting send with `error` and forgets acknowledgements. */
+  /**
+   * Rejects every waiting send with `error`. Sends that resolved but were never acknowledged are
+   * kept: a later connect() sends them again, as a reconnect would (the app was told they went).
+   */
   clear(error: SurewireError): void;
   /**
    * The server closed 1009 (a message too big): the oldest message it did not acknowledge is
@@ -190,7 +193,6 @@ export function createSendQueue(config: SendQueueConfig): SendQueue {
       clearedWith = error;
       const dropped = pending.filter((p) => !sending?.includes(p));
       pending = [];
-      unacked.clear();
       for (const p of dropped) p.reject(error);
     },
   };

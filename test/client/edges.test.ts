@@ -686,3 +686,26 @@ describe('boolean options given as strings', () => {
     expect(bad({ debug: 'yes' })).toThrow(/debug/);
   });
 });
+
+/** Found by a fuzzer against the real hub: close() then connect() keeps what was sent but never acknowledged. */
+describe('close() and connect() with a send the server never acknowledged', () => {
+  it('sends it again on the new connection, as a reconnect would', async () => {
+    const { base, ws: url } = uniqueBase();
+    const perSocket: string[][] = [];
+    server(url, (socket, i) => {
+      perSocket[i] = [];
+      socket.on('message', (raw) => {
+        const m = JSON.parse(String(raw)) as { data?: string };
+        if (m.data) perSocket[i]!.push(m.data);
+      });
+      socket.send(JSON.stringify({ type: 'hello', ack: true }));
+    });
+    const r = setup({ url: base, transports: ['websocket'], WebSocket: trackedWebSocket().WebSocket });
+    await advance(10);
+    await r.client.send('chat', 'sent, never acknowledged');
+    r.client.close();
+    r.client.connect();
+    await advance(20);
+    expect(perSocket).toEqual([['sent, never acknowledged'], ['sent, never acknowledged']]);
+  });
+});
