@@ -12,12 +12,7 @@ import type { SurewireError } from '../../src/errors';
 import type { Status } from '../../src/types';
 import { advance, block, flush, helloBlock, liveStream, scriptedFetch, sse, status, steady, trackedWebSocket, uniqueBase, useRigs } from './helpers';
 
-const { cleanups, setup, server } = useRigs();
-function setOnline(value: boolean): void {
-  Object.defineProperty(window.navigator, 'onLine', { configurable: true, get: () => value });
-  cleanups.push(() => void delete (window.navigator as { onLine?: boolean }).onLine);
-  window.dispatchEvent(new Event(value ? 'online' : 'offline'));
-}
+const { setup, server, setOnline } = useRigs();
 
 /**
  * DESIGN §3: a WebSocket send() resolves once the frame is handed to the open socket; §4: close()

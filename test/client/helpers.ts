@@ -293,5 +293,11 @@ export function useRigs() {
       cleanups.push(() => s.stop());
       return s;
     },
+    /** Sets `navigator.onLine` (back to the prototype's getter after the test) and fires `online`/`offline`. */
+    setOnline(value: boolean) {
+      Object.defineProperty(window.navigator, 'onLine', { configurable: true, get: () => value });
+      cleanups.push(() => void delete (window.navigator as { onLine?: boolean }).onLine);
+      window.dispatchEvent(new Event(value ? 'online' : 'offline'));
+    },
   };
 }

@@ -23,15 +23,7 @@ import {
   useRigs,
 } from './helpers';
 
-const { cleanups, setup, server } = useRigs();
-function setOnline(value: boolean): void {
-  Object.defineProperty(window.navigator, 'onLine', { configurable: true, get: () => value });
-  cleanups.push(() => {
-    delete (window.navigator as { onLine?: boolean }).onLine; // back to the prototype's getter
-  });
-  if (value) window.dispatchEvent(new Event('online'));
-  else window.dispatchEvent(new Event('offline'));
-}
+const { cleanups, setup, server, setOnline } = useRigs();
 
 describe('status', () => {
   it('idle before connect; snapshots are frozen and replaced, never mutated', async () => {
