@@ -144,22 +144,22 @@ export function createSendQueue(config: SendQueueConfig): SendQueue {
       return pending.length;
     },
     push(event, data) {
-      // Serialised once here, so that data JSON cannot carry fails its own send alone, not the
-      // batch it would have joined.
-      try {
-        JSON.stringify(data);
-      } catch (cause) {
-        return Promise.reject(new SurewireError('BAD_OPTIONS', `Cannot send: ${(cause as Error).message}`, { cause }));
-      }
-      // maxQueue bounds the sends that wait; one that a free transport takes at once never waits.
-      const waiting = pending.length - (sending?.length ?? 0);
-      return waiting >= config.maxQueue && !(transport && !sending && !retryTimer)
-        ? Promise.reject(new SurewireError('QUEUE_FULL', `${config.maxQueue} sends waiting: raise maxQueue`))
-        : new Promise<void>((resolve, reject) => {
-            // In this order: transports send the message as it is (DESIGN §3's `{event, data, mid}`).
-            pending.push({ message: { event, data, mid: `${prefix}-${++counter}` }, resolve, reject });
-            void flush();
-          });
+      // A throw in here rejects the returned promise (and queues nothing).
+      return new Promise<void>((resolve, reject) => {
+        // Serialised once here, so that data JSON cannot carry fails its own send alone, not the
+        // batch it would have joined.
+        try {
+          JSON.stringify(data);
+        } catch (cause) {
+          throw new SurewireError('BAD_OPTIONS', `Cannot send: ${(cause as Error).message}`, { cause });
+        }
+        // maxQueue bounds the sends that wait; one that a free transport takes at once never waits.
+        const waiting = pending.length - (sending?.length ?? 0);
+        if (waiting >= config.maxQueue && !(transport && !sending && !retryTimer)) throw new SurewireError('QUEUE_FULL', `${config.maxQueue} sends waiting: raise maxQueue`);
+        // In this order: transports send the message as it is (DESIGN §3's `{event, data, mid}`).
+        pending.push({ message: { event, data, mid: `${prefix}-${++counter}` }, resolve, reject });
+        void flush();
+      });
     },
     attach(next) {
       transport = next;
