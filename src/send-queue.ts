@@ -6,6 +6,7 @@
  */
 import { parseRetryAfter } from './backoff';
 import { SurewireError, isSurewireError } from './errors';
+import { noop } from './transports/common';
 import type { Transport } from './transports/transport';
 import type { OutboundMessage } from './types';
 
@@ -74,7 +75,6 @@ export function createSendQueue(config: SendQueueConfig): SendQueue {
   let failures = 0;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
 
-  const noop = (): void => {};
   const clearRetry = (): void => {
     clearTimeout(retryTimer);
     retryTimer = undefined;
@@ -94,7 +94,7 @@ export function createSendQueue(config: SendQueueConfig): SendQueue {
       try {
         await current.send(batch.map((p) => p.message));
       } catch (cause) {
-        error = isSurewireError(cause) ? cause : new SurewireError('SEND_FAILED', 'Send failed; will retry', { cause });
+        error = isSurewireError(cause) ? cause : new SurewireError('SEND_FAILED', 'Send failed', { cause });
       }
       sending = undefined;
       if (clearedWith != cleared) {
