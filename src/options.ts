@@ -191,8 +191,6 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
   boolean('withCredentials', withCredentials);
   boolean('autoConnect', autoConnect);
   must(debug === undefined || typeof debug == 'boolean' || typeof debug == 'function', 'debug', 'true, false or a function');
-  // A logger that throws (a remote sink with a full buffer) must not stop the client mid-change.
-  const logger = debug === true ? (message: string, details?: Record<string, unknown>) => console.debug(`[surewire] ${message}`, details ?? '') : debug || undefined;
   const decode = options.decode ?? 'json';
   must(decode == 'json' || decode == 'text' || typeof decode == 'function', 'decode', "'json', 'text' or a function");
   string('lastEventId', lastEventId);
@@ -214,14 +212,15 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     autoConnect: autoConnect ?? true,
     WebSocket: options.WebSocket,
     fetch: options.fetch,
-    debug:
-      logger &&
-      ((message, details) => {
-        try {
-          logger(message, details);
-        } catch {
-          // dropped: the log line is lost, the connection is not
+    debug: debug
+      ? (message, details) => {
+          // A logger that throws (a remote sink with a full buffer) must not stop the client mid-change.
+          try {
+            debug === true ? console.debug(`[surewire] ${message}`, details ?? '') : debug(message, details);
+          } catch {
+            // dropped: the log line is lost, the connection is not
+          }
         }
-      }),
+      : undefined,
   };
 }
