@@ -83,6 +83,5 @@ export class SurewireError extends Error {
 
 /** True for a {@link SurewireError}, including one made in another realm. */
 export function isSurewireError(value: unknown): value is SurewireError {
-  const other = value as Partial<SurewireError> | null;
-  return value instanceof SurewireError || (typeof other == 'object' && other?.name == 'SurewireError' && typeof other.code == 'string');
+  return value instanceof SurewireError || (typeof value == 'object' && (value as SurewireError | null)?.name == 'SurewireError' && typeof (value as SurewireError).code == 'string');
 }
