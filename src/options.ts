@@ -151,7 +151,8 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
   must(endpoints && typeof endpoints == 'object', 'endpoints', 'an object');
 
   const order = options.transports ?? TRANSPORTS;
-  must(Array.isArray(order) && order.every((name) => TRANSPORTS.includes(name)), 'transports', `a list of ${TRANSPORTS.join(', ')}`);
+  // Array.from: every() skips the holes of a sparse array, which would pass as no transport at all.
+  must(Array.isArray(order) && Array.from(order).every((name) => TRANSPORTS.includes(name)), 'transports', `a list of ${TRANSPORTS.join(', ')}`);
   const resolved = {} as Record<TransportName | 'send', string | false>;
   for (const name of [...TRANSPORTS, 'send'] as const) {
     const given = endpoints[name];

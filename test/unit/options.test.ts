@@ -66,6 +66,8 @@ describe('resolveOptions', () => {
     [{ endpoints: { websocket: false } }, /`transports` must be given an endpoint/],
     [{ url: 'https://x', transports: ['websocket', 'carrier-pigeon'] }, /`transports` must be a list of websocket, sse, poll/],
     [{ url: 'https://x', transports: 'sse' }, /`transports` must be a list/],
+    // every() skips the hole; the client would then ask for a transport named undefined.
+    [{ url: 'https://x', transports: [, 'sse'] }, /`transports` must be a list of websocket, sse, poll/],
     [{ url: 'https://x', transports: [] }, /`transports` must be non-empty/],
     [{ url: 'https://x', transports: ['websocket'], endpoints: { websocket: false } }, /`transports` must be given an endpoint/],
     [{ url: 'https://x', reconnect: { jitter: 'some' } }, /`reconnect.jitter` must be one of full, equal, decorrelated, none/],
