@@ -47,7 +47,7 @@ export function createEventStreamDecoder(out: GuardedListener): (chunk: Uint8Arr
       // [surewire] The id is the block's own `id:` line (eventsource-parser resets it after every
       // block, unlike WHATWG's carried-over lastEventId); an empty `id:` is treated as no id, since
       // "" cannot be a cursor and would make the client's dedupe drop every such event.
-      if (event != 'surewire:hello') return void batch.push({ id: id || undefined, event: event ?? 'message', format: 'text', data });
+      if (event != 'surewire:hello') return void batch.push({ id: id || undefined, event: event || 'message', format: 'text', data });
       // The hello of DESIGN §3 keeps its place: the events before it go first.
       flush();
       const value = parseJson(data, out);
@@ -74,12 +74,14 @@ export function createEventStreamDecoder(out: GuardedListener): (chunk: Uint8Arr
     out.activity();
     let text = decoder.decode(chunk, { stream: true });
     // An empty text (part of a UTF-8 sequence) must not forget a pending CR.
-    if (!text) return dispatched;
-    if (skipLF && text[0] == '\n') text = text.slice(1);
-    skipLF = text.endsWith('\r');
-    parser.feed(text.replace(/\r\n?/g, '\n'));
-    flush();
+    if (text) {
+      if (skipLF && text[0] == '\n') text = text.slice(1);
+      skipLF = text.endsWith('\r');
+      parser.feed(text.replace(/\r\n?/g, '\n'));
+      flush();
+    }
     return dispatched;
+
   };
 }
 
