@@ -35,10 +35,9 @@ function request(ctx: TransportContext, signal: AbortSignal, body?: string, last
   const own: Record<string, string> = body ? { 'Content-Type': 'application/json' } : { Accept: 'text/event-stream' };
   if (lastEventId) own['Last-Event-ID'] = lastEventId;
   if (ctx.token) own.Authorization = `Bearer ${ctx.token}`;
-  const taken = Object.keys(own).map((name) => name.toLowerCase());
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...ctx.headers };
   // A user header that differs only in case from ours is dropped, so it cannot merge into ours.
-  for (const name in ctx.headers) if (!taken.includes(name.toLowerCase())) headers[name] = ctx.headers[name]!;
+  for (const name in own) for (const user in headers) if (user.toLowerCase() == name.toLowerCase()) delete headers[user];
   return {
     // A body is a JSON array: never empty.
     method: body ? 'POST' : 'GET',
