@@ -6,7 +6,7 @@
 import { SurewireError } from '../errors';
 import type { RequestInitLike, ResponseLike } from '../types';
 import { guardListener, noop, platform, redact, serialise } from './common';
-import { createEventStreamDecoder } from './event-stream';
+import { readEventStream } from './event-stream';
 import type { Failure, Transport, TransportContext, TransportListener } from './transport';
 import { buildUrl } from './url';
 
@@ -153,15 +153,7 @@ export function createEventStreamTransport(name: 'sse' | 'poll', ctx: TransportC
         if (!opened) out.open();
         opened = true;
         if (poll) out.activity();
-        const write = createEventStreamDecoder(out);
-        let dispatched = 0;
-        for (;;) {
-          // close() and the poll timeout cancel the reader, which ends this loop; a chunk read
-          // meanwhile is dropped by the guard.
-          const chunk = await reader?.read();
-          if (!chunk || chunk.done) break;
-          dispatched = write(chunk.value);
-        }
+        const dispatched = await readEventStream(reader, out);
         clearTimeout(timer);
         // DESIGN §3 holds an empty poll for the server's poll timeout. A server that answers
         // every poll at once with nothing (or a proxy replaying such an answer) would make this
