@@ -7,11 +7,17 @@ import { createParser } from 'eventsource-parser';
 import { type GuardedListener, isObject, parseJson } from './common';
 import type { Hello, WireEvent } from './transport';
 
+/** Characters one unfinished line plus the data of one unfinished event may hold (16 Mi). */
+export const MAX_BUFFER = 1 << 24;
+
 /**
- * Creates the feed of one stream (one SSE connection, one poll response): each chunk as it
- * arrived reports `activity()`, then the events it completed in ONE `events()` call (a hello or
- * a `retry` in between is reported in its place).
- * Returns how many event blocks the stream has dispatched so far (hello included).
+ * Reads one stream (one SSE connection, one poll response) to its end: each chunk as it arrived
+ * reports `activity()`, then the events it completed in ONE `events()` call (a hello or a
+ * `retry` in between is reported in its place). No reader (a response without a body) is an
+ * empty stream. Resolves with how many event blocks the stream dispatched (hello included);
+ * rejects with the reader's error, or when an unfinished line or event outgrows `MAX_BUFFER`.
+ * close() and the poll timeout cancel the reader, which ends the stream; a chunk read meanwhile
+ * is dropped by the guard.
  *
  * There is nothing to do at the end of a stream: an event whose blank line never arrived is
  * dropped with the feed ([spec] "If the file ends in the middle of an event, before the final
@@ -27,10 +33,7 @@ import type { Hello, WireEvent } from './transport';
  * The BOM is removed by `TextDecoder` (its default `ignoreBOM: false`), once, at the start of the
  * stream, as [spec] requires; a BOM split across chunks is handled by the streaming decoder.
  */
-/** Characters one unfinished line plus the data of one unfinished event may hold (16 Mi). */
-export const MAX_BUFFER = 1 << 24;
-
-export function createEventStreamDecoder(out: GuardedListener): (chunk: Uint8Array) => number {
+export async function readEventStream(reader: ReadableStreamDefaultReader<Uint8Array> | undefined, out: GuardedListener): Promise<number> {
   const decoder = new TextDecoder();
   let batch: WireEvent[] = [];
   let skipLF = false;
@@ -47,7 +50,7 @@ export function createEventStreamDecoder(out: GuardedListener): (chunk: Uint8Arr
       // [surewire] The id is the block's own `id:` line (eventsource-parser resets it after every
       // block, unlike WHATWG's carried-over lastEventId); an empty `id:` is treated as no id, since
       // "" cannot be a cursor and would make the client's dedupe drop every such event.
-      if (event != 'surewire:hello') return void batch.push({ id: id || undefined, event: event ?? 'message', format: 'text', data });
+      if (event != 'surewire:hello') return void batch.push({ id: id || undefined, event: event || 'message', format: 'text', data });
       // The hello of DESIGN §3 keeps its place: the events before it go first.
       flush();
       const value = parseJson(data, out);
@@ -58,8 +61,8 @@ export function createEventStreamDecoder(out: GuardedListener): (chunk: Uint8Arr
     // only ASCII digits"); `retry: abc` and unknown fields go to onError, where they are ignored.
     onRetry: out.retry,
     // A server that never ends a line or an event must not grow memory without bound: past the
-    // limit the stream fails like a network error (thrown out of feed() into the transport's
-    // read loop), and the client reconnects with backoff.
+    // limit the stream fails like a network error (thrown out of feed() and out of the read
+    // loop below), and the client reconnects with backoff.
     maxBufferSize: MAX_BUFFER,
     onError(error) {
       if (error.type == 'max-buffer-size-exceeded') throw error;
@@ -70,17 +73,19 @@ export function createEventStreamDecoder(out: GuardedListener): (chunk: Uint8Arr
   // has already removed the real BOM: a comment line uses that first-text check up.
   parser.feed(':\n');
 
-  return (chunk) => {
+  for (;;) {
+    const chunk = await reader?.read();
+    if (!chunk || chunk.done) return dispatched;
     out.activity();
-    let text = decoder.decode(chunk, { stream: true });
+    let text = decoder.decode(chunk.value, { stream: true });
     // An empty text (part of a UTF-8 sequence) must not forget a pending CR.
-    if (!text) return dispatched;
-    if (skipLF && text[0] == '\n') text = text.slice(1);
-    skipLF = text.endsWith('\r');
-    parser.feed(text.replace(/\r\n?/g, '\n'));
-    flush();
-    return dispatched;
-  };
+    if (text) {
+      if (skipLF && text[0] == '\n') text = text.slice(1);
+      skipLF = text.endsWith('\r');
+      parser.feed(text.replace(/\r\n?/g, '\n'));
+      flush();
+    }
+  }
 }
 
 /**

@@ -6,7 +6,7 @@
 import { SurewireError } from '../errors';
 import type { RequestInitLike, ResponseLike } from '../types';
 import { guardListener, noop, platform, redact, serialise } from './common';
-import { createEventStreamDecoder } from './event-stream';
+import { readEventStream } from './event-stream';
 import type { Failure, Transport, TransportContext, TransportListener } from './transport';
 import { buildUrl } from './url';
 
@@ -26,13 +26,18 @@ function timeout(ctx: TransportContext, fn: () => void): ReturnType<typeof setTi
  */
 const QUICK_POLL = 25;
 
-/** The request options every surewire HTTP request shares; our headers (`own`) win over the user's. */
-function request(ctx: TransportContext, own: Record<string, string>, signal: AbortSignal, body?: string): RequestInitLike {
+/**
+ * The request options every surewire HTTP request shares: a `POST` of `body` when there is one,
+ * else an event-stream `GET` (with `lastEventId` as its Last-Event-ID header when given). Our
+ * headers win over the user's.
+ */
+function request(ctx: TransportContext, signal: AbortSignal, body?: string, lastEventId?: string | false): RequestInitLike {
+  const own: Record<string, string> = body ? { 'Content-Type': 'application/json' } : { Accept: 'text/event-stream' };
+  if (lastEventId) own['Last-Event-ID'] = lastEventId;
   if (ctx.token) own.Authorization = `Bearer ${ctx.token}`;
-  const taken = Object.keys(own).map((name) => name.toLowerCase());
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...ctx.headers };
   // A user header that differs only in case from ours is dropped, so it cannot merge into ours.
-  for (const name in ctx.headers) if (!taken.includes(name.toLowerCase())) headers[name] = ctx.headers[name]!;
+  for (const name in own) for (const user in headers) if (user.toLowerCase() == name.toLowerCase()) delete headers[user];
   return {
     // A body is a JSON array: never empty.
     method: body ? 'POST' : 'GET',
@@ -112,10 +117,9 @@ export function createEventStreamTransport(name: 'sse' | 'poll', ctx: TransportC
       do {
         if (out.done) return;
         const cursor = ctx.lastEventId();
-        const own = (): Record<string, string> => ({ Accept: 'text/event-stream' });
         // The query carries every id; the Last-Event-ID header only one it can carry as it is:
         // fetch throws on a character past U+00FF (an emoji id) and trims edge spaces.
-        const header = cursor !== undefined && /^[!-~]([ -~]*[!-~])?$/.test(cursor);
+        const header = /^[!-~]([ -~]*[!-~])?$/.test(cursor ?? '') && cursor;
         controller = new AbortController();
         const started = Date.now();
         if (poll) {
@@ -128,7 +132,7 @@ export function createEventStreamTransport(name: 'sse' | 'poll', ctx: TransportC
         const fetch = platform(ctx, 'fetch');
         let response: ResponseLike;
         try {
-          response = await fetch(url, request(ctx, header ? { ...own(), 'Last-Event-ID': cursor } : own(), controller.signal));
+          response = await fetch(url, request(ctx, controller.signal, undefined, header));
         } catch (error) {
           // Cross-origin, Last-Event-ID (not a CORS-safelisted header) makes the browser ask the
           // server first, and a server written for EventSource (which never asks) refuses: the
@@ -136,7 +140,7 @@ export function createEventStreamTransport(name: 'sse' | 'poll', ctx: TransportC
           // any standard SSE server works).
           const here = (globalThis as { location?: { origin?: string } }).location?.origin;
           if (!header || !here || new URL(url).origin == here || out.done) throw error;
-          response = await fetch(url, request(ctx, own(), controller.signal));
+          response = await fetch(url, request(ctx, controller.signal));
         }
         const failure = check(response);
         if (failure || out.done) {
@@ -149,15 +153,7 @@ export function createEventStreamTransport(name: 'sse' | 'poll', ctx: TransportC
         if (!opened) out.open();
         opened = true;
         if (poll) out.activity();
-        const write = createEventStreamDecoder(out);
-        let dispatched = 0;
-        for (;;) {
-          // close() and the poll timeout cancel the reader, which ends this loop; a chunk read
-          // meanwhile is dropped by the guard.
-          const chunk = await reader?.read();
-          if (!chunk || chunk.done) break;
-          dispatched = write(chunk.value);
-        }
+        const dispatched = await readEventStream(reader, out);
         clearTimeout(timer);
         // DESIGN §3 holds an empty poll for the server's poll timeout. A server that answers
         // every poll at once with nothing (or a proxy replaying such an answer) would make this
@@ -191,7 +187,7 @@ export function createEventStreamTransport(name: 'sse' | 'poll', ctx: TransportC
       const timer = timeout(ctx, () => controller.abort(new Error('send timed out')));
       let response: ResponseLike;
       try {
-        response = await fetch(url, request(ctx, { 'Content-Type': 'application/json' }, controller.signal, body));
+        response = await fetch(url, request(ctx, controller.signal, body));
       } catch (cause) {
         throw new SurewireError('SEND_FAILED', 'Send failed', { cause: redact(cause, token) });
       } finally {

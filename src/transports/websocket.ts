@@ -12,15 +12,6 @@ import { buildUrl } from './url';
 // readyState value; `WebSocketLike` does not promise the static constants.
 const OPEN = 1;
 
-/** `{id?, event?, data}` → a wire event; undefined for anything else (a control object, a field of the wrong type). */
-function toEvent(value: unknown): WireEvent | undefined {
-  if (!isObject(value)) return;
-  const { id, event, type } = value;
-  if (type === undefined && (event === undefined || typeof event == 'string') && (id == null || typeof id == 'string' || typeof id == 'number')) {
-    return { id: idOf(id), event: event || 'message', format: 'json', data: value.data };
-  }
-}
-
 /**
  * Opens a WebSocket to `ctx.url` (`http(s):` becomes `ws(s):`) with `lastEventId` and
  * `access_token` as query parameters, since browsers cannot set WebSocket headers.
@@ -81,16 +72,17 @@ export const createWebSocketTransport: TransportFactory = (ctx, listener) => {
       let batch: WireEvent[] = [];
       // An array frame is its members, in order.
       for (const member of [value].flat()) {
-        const event = toEvent(member);
-        if (event) {
-          batch.push(event);
+        const object = isObject(member);
+        const control: Record<string, unknown> = object ? member : {};
+        const { id, event, type, mids } = control;
+        // `{id?, event?, data}` is an event; a field of the wrong type makes it a bad payload.
+        if (object && type === undefined && (event === undefined || typeof event == 'string') && (id == null || typeof id == 'string' || typeof id == 'number')) {
+          batch.push({ id: idOf(id), event: event || 'message', format: 'json', data: control.data });
           continue;
         }
         // Anything else keeps its place: deliver the events before it first.
         if (batch.length) out.events(batch);
         batch = [];
-        const control: Record<string, unknown> = isObject(member) ? member : {};
-        const { type, mids } = control;
         // Answer pings at once: the peer measures its round trip with them.
         if (type == 'ping') sendControl('pong');
         else if (type == 'pong') out.pong();
