@@ -4,6 +4,7 @@
  */
 import type { Jitter } from './backoff';
 import { SurewireError } from './errors';
+import { resolveUrl } from './transports/url';
 import type { FetchLike, TransportName, WebSocketConstructor } from './types';
 
 /** A value, or a function (possibly async) that returns it, called before every attempt. */
@@ -159,7 +160,16 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     must(given === false || given === undefined || typeof given == 'string', `endpoints.${name}`, 'a string or false');
     // Paths: {url}/ws, {url}/sse, {url}/poll, {url}/send.
     // `false` stays false (?? passes it through): the endpoint is disabled.
-    resolved[name] = given ?? (url !== undefined && joinEndpoint(url, name == 'websocket' ? 'ws' : name));
+    const endpoint = (resolved[name] = given ?? (url !== undefined && joinEndpoint(url, name == 'websocket' ? 'ws' : name)));
+    // A URL that no request can use would fail every attempt as a network error, for ever: a
+    // relative one outside a browser, another scheme, or credentials (fetch refuses them).
+    let parsed: URL | undefined;
+    try {
+      parsed = endpoint ? resolveUrl(endpoint) : undefined;
+    } catch {
+      // reported below
+    }
+    must(!endpoint || (parsed && /^(http|ws)s?:$/.test(parsed.protocol) && !parsed.username && !parsed.password), given === undefined ? 'url' : `endpoints.${name}`, 'an http(s) or ws(s) URL, absolute outside a browser, without credentials');
   }
   const transports = [...new Set<TransportName>(order)].filter((name) => resolved[name] !== false);
   must(transports.length, 'transports', order.length ? 'given an endpoint by `url` or `endpoints`' : 'non-empty');

@@ -97,6 +97,21 @@ describe.each(TRANSPORTS)('%s against the hub', (transport) => {
   });
 });
 
+describe('one ws:// base URL', () => {
+  it.each(TRANSPORTS)('serves %s too: HTTP transports and sends go to http://', async (transport) => {
+    const c = client({ url: `${srv.origin.replace(/^http/, 'ws')}/rt`, transports: [transport] });
+    const got = collect(c);
+    await untilStatus(c, (s) => s.state === 'open' && s.lastEventId !== undefined);
+    const id = hub.publish('tick', { n: 1 });
+    await got.until(1);
+    expect(got.messages[0]).toMatchObject({ id, data: { n: 1 }, transport });
+    const before = received.length;
+    await c.send('hi', { from: `ws-base ${transport}` });
+    await expect.poll(() => received.length, { timeout: 5000 }).toBe(before + 1);
+    expect(got.errors).toEqual([]);
+  });
+});
+
 describe("lastEventId: '' (an empty value restored from storage)", () => {
   it('poll: is no cursor — the hello id becomes one, the next poll is held, and a published event arrives', async () => {
     let polls = 0;
