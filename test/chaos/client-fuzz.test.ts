@@ -580,7 +580,6 @@ async function fuzzRun(seed: number, skip: (note: string) => never): Promise<voi
       if (s.state === 'closed' && s.error && !s.error.fatal) violate(`closed with a non-fatal error ${s.error.code}`);
       if (s.state === 'closed' && s.error && !END_CODES.has(s.error.code)) violate(`closed with ${s.error.code}`);
       if (s.state === 'closed' && s.error?.code === 'MAX_ATTEMPTS' && s.attempt !== maxAttempts) violate(`MAX_ATTEMPTS with attempt ${s.attempt}, maxAttempts ${maxAttempts}`);
-      if (s.state === 'closed' && s.error?.code === 'UNAUTHORIZED' && authFails < 2) violate(`fatal UNAUTHORIZED after ${authFails} 401/4401 since the last connect()`);
       if (s.state === 'closed' && s.error?.code === 'NO_TRANSPORT' && lastEndCause !== 'notOffered') violate(`NO_TRANSPORT after a ${lastEndCause} answer`);
       if (s.state === 'closed' && s.error && ['FORBIDDEN', 'HTTP_STATUS', 'WS_CLOSE'].includes(s.error.code) && lastEndCause !== 'fatal') violate(`closed with ${s.error.code} after a ${lastEndCause} answer`);
       if (s.state === 'reconnecting' && s.attempt > maxAttempts) violate(`attempt ${s.attempt} beyond maxAttempts ${maxAttempts}`);
@@ -658,6 +657,9 @@ async function fuzzRun(seed: number, skip: (note: string) => never): Promise<voi
     reported.add(e);
     if (!isSurewireError(e)) violate(`onError got ${String(e)}`);
     if (e.fatal && client.status.state !== 'closed') violate(`fatal ${e.code} reported while ${client.status.state}`);
+    // Checked here, not on the closed snapshot: the fatal error is reported before status handlers
+    // hear of `closed`, and an app's onError may connect() again (a new start) in between.
+    if (e.fatal && e.code === 'UNAUTHORIZED' && authFails < 2) violate(`fatal UNAUTHORIZED after ${authFails} 401/4401 since the last connect()`);
     if (e.code === 'HANDLER_ERROR' && !(e.cause instanceof Error && e.cause.message.startsWith('fuzz:'))) violate(`HANDLER_ERROR for ${String(e.cause)}`);
     if (e.code === 'BAD_MESSAGE') {
       const key = /bad:(\d+:\d+)/.exec(e.raw ?? '')?.[1];
