@@ -14,6 +14,8 @@ interface Pending {
   message: OutboundMessage;
   resolve(): void;
   reject(error: SurewireError): void;
+  /** A send that resolved and goes out again (never acknowledged): the app no longer waits for it. */
+  again?: true;
 }
 
 /** Whether the current connection acknowledges WebSocket sends (learnt from its hello). */
@@ -34,7 +36,8 @@ export interface SendQueue {
   ack(mids: readonly string[]): void;
   /**
    * Rejects every waiting send with `error`. Sends that resolved but were never acknowledged are
-   * kept: a later connect() sends them again, as a reconnect would (the app was told they went).
+   * kept, also while they were going out again: a later connect() sends them again, as a
+   * reconnect would (the app was told they went). Call `detach()` first.
    */
   clear(error: SurewireError): void;
   /**
@@ -97,19 +100,17 @@ export function createSendQueue(config: SendQueueConfig): SendQueue {
         error = isSurewireError(cause) ? cause : new SurewireError('SEND_FAILED', 'Send failed', { cause });
       }
       sending = undefined;
-      if (clearedWith != cleared) {
-        // close() came while the batch was in flight: a batch that was handed over is sent
-        // (WebSocket: "send 'leave', then close"); one that was not is not retried any more.
-        for (const p of batch) error ? p.reject(clearedWith!) : p.resolve();
-        continue;
-      }
+      // close() came while the batch was in flight: a batch that was handed over is sent
+      // (WebSocket: "send 'leave', then close"); one that was not is not retried any more,
+      // except what goes out again, which stays in its place as clear() keeps it.
+      const closed = clearedWith != cleared;
       // Too large for the server as a batch, maybe not one by one: split it and go again at once.
-      if (error?.status == 413 && batch.length > 1) {
+      if (!closed && error?.status == 413 && batch.length > 1) {
         batchSize = Math.ceil(batch.length / 2);
         continue;
       }
       // Only SEND_FAILED may succeed later; SEND_REJECTED, BAD_OPTIONS (unserialisable data)… never will.
-      if (error?.code === 'SEND_FAILED') {
+      if (!closed && error?.code === 'SEND_FAILED') {
         // Retryable: keep the batch at the front, same mids, and try again after a delay (a new
         // transport attached meanwhile flushes at once instead).
         // Clamped: setTimeout fires at once beyond 2^31 - 1 ms (e.g. with maxDelay: Infinity).
@@ -127,15 +128,16 @@ export function createSendQueue(config: SendQueueConfig): SendQueue {
       }
       // attach() may have put unacked messages in front meanwhile: drop by identity.
       const done = new Set(batch);
-      pending = pending.filter((p) => !done.has(p));
+      pending = pending.filter((p) => !done.has(p) || (closed && error && p.again));
       if (!error) {
         failures = 0;
-        if (current === transport && current.name === 'websocket' && ackMode !== 'off') {
+        // Kept until acknowledged, on a socket that close() is closing too: connect() sends them again.
+        if ((closed || current === transport) && current.name === 'websocket' && ackMode !== 'off') {
           for (const { message } of batch) unacked.set(message.mid, message);
           while (unacked.size > MAX_UNACKED) unacked.delete(unacked.keys().next().value!);
         }
       }
-      for (const p of batch) error ? p.reject(error) : p.resolve();
+      for (const p of batch) error ? p.reject(closed ? clearedWith! : error) : p.resolve();
     }
   };
 
@@ -153,8 +155,9 @@ export function createSendQueue(config: SendQueueConfig): SendQueue {
         } catch (cause) {
           throw new SurewireError('BAD_OPTIONS', `Cannot send: ${(cause as Error).message}`, { cause });
         }
-        // maxQueue bounds the sends that wait; one that a free transport takes at once never waits.
-        const waiting = pending.length - (sending?.length ?? 0);
+        // maxQueue bounds the sends the app waits for; one that a free transport takes at once
+        // never waits, and resolved ones going out again are not the app's to count.
+        const waiting = pending.filter((p) => !p.again).length - (sending?.filter((p) => !p.again).length ?? 0);
         if (waiting >= config.maxQueue && !(transport && !sending && !retryTimer)) throw new SurewireError('QUEUE_FULL', `${config.maxQueue} sends waiting: raise maxQueue`);
         // In this order: transports send the message as it is (DESIGN §3's `{event, data, mid}`).
         pending.push({ message: { event, data, mid: `${prefix}-${++counter}` }, resolve, reject });
@@ -166,7 +169,7 @@ export function createSendQueue(config: SendQueueConfig): SendQueue {
       // Sent over the previous socket but never acknowledged: they go again, first, same mids —
       // only when the server said it acknowledges. One that never said (no hello, no event) is a
       // plain server, and a frame handed to its socket counts as sent (DESIGN §3).
-      if (acks) pending = [...unacked.values()].map((message): Pending => ({ message, resolve: noop, reject: noop })).concat(pending);
+      if (acks) pending = [...unacked.values()].map((message): Pending => ({ message, resolve: noop, reject: noop, again: true })).concat(pending);
       ackMode = 'unknown';
       clearRetry();
       failures = 0;
@@ -191,8 +194,10 @@ export function createSendQueue(config: SendQueueConfig): SendQueue {
     clear(error) {
       clearRetry();
       clearedWith = error;
-      const dropped = pending.filter((p) => !sending?.includes(p));
-      pending = [];
+      // The batch in flight is settled by its outcome (flush), what goes out again stays for the
+      // next attach(): the app was told those went.
+      const dropped = pending.filter((p) => !p.again && !sending?.includes(p));
+      pending = pending.filter((p) => p.again || sending?.includes(p));
       for (const p of dropped) p.reject(error);
     },
   };

@@ -197,6 +197,86 @@ describe('createSendQueue', () => {
     expect(t2.sent).toEqual([]);
   });
 
+  /** A resolved WebSocket send the server never acknowledged, now going again over SSE, whose POST failed (retry pending). */
+  async function resendWaitingForRetry(maxQueue: number) {
+    const q = queue(maxQueue, () => 10_000);
+    const ws = fakeTransport('websocket');
+    q.attach(ws.transport);
+    q.setAckMode('on');
+    await q.push('a', 1);
+    q.detach();
+    const sse = fakeTransport('sse', [new SurewireError('SEND_FAILED', 'x')]);
+    q.attach(sse.transport);
+    await settle();
+    expect(sse.events()).toEqual(['a']);
+    expect(vi.getTimerCount()).toBe(1);
+    return { q, mid: ws.mids()[0] };
+  }
+
+  it('maxQueue counts the sends the app waits for, not resolved ones going out again', async () => {
+    const { q } = await resendWaitingForRetry(1);
+    const b = q.push('b', 2);
+    await settle();
+    // The app has no unsettled send: one may wait.
+    await expect(Promise.race([b.then(() => 'sent', (e: SurewireError) => e.code), settle().then(() => 'waiting')])).resolves.toBe('waiting');
+    await expect(q.push('c', 3)).rejects.toMatchObject({ code: 'QUEUE_FULL' });
+  });
+
+  it('clear() keeps a resolved send that is going out again: the next transport sends it, same mid', async () => {
+    const { q, mid } = await resendWaitingForRetry(1000);
+    q.detach();
+    q.clear(new SurewireError('CLOSED', 'closed'));
+    expect(vi.getTimerCount()).toBe(0);
+    const t = fakeTransport('websocket');
+    q.attach(t.transport);
+    await settle();
+    expect(t.mids()).toEqual([mid]);
+  });
+
+  it('a resolved send going out again whose POST fails after clear() is kept too', async () => {
+    const q = queue(1000, () => 10_000);
+    const ws = fakeTransport('websocket');
+    q.attach(ws.transport);
+    q.setAckMode('on');
+    await q.push('a', 1);
+    q.detach();
+    let fail!: (e: unknown) => void;
+    const sse: Transport = { name: 'sse', close: vi.fn(), send: vi.fn(() => new Promise<void>((_, reject) => (fail = reject))) };
+    q.attach(sse);
+    await settle();
+    q.detach();
+    q.clear(new SurewireError('CLOSED', 'closed'));
+    fail(new SurewireError('SEND_FAILED', 'cut'));
+    await settle();
+    const t = fakeTransport('websocket');
+    q.attach(t.transport);
+    await settle();
+    expect(t.mids()).toEqual(ws.mids());
+  });
+
+  it('WebSocket with acks: a batch in flight when clear() came resolves and, unacknowledged, goes again after the next attach()', async () => {
+    const q = queue();
+    const sent: OutboundMessage[] = [];
+    let handed!: () => void;
+    const send = (batch: OutboundMessage[]): Promise<void> => {
+      sent.push(...batch);
+      return new Promise<void>((resolve) => (handed = resolve));
+    };
+    const ws: Transport = { name: 'websocket', close: vi.fn(), send: vi.fn(send) };
+    q.attach(ws);
+    q.setAckMode('on');
+    const a = q.push('a', 1);
+    await settle();
+    q.detach();
+    q.clear(new SurewireError('CLOSED', 'closed'));
+    handed();
+    await expect(a).resolves.toBeUndefined();
+    const t = fakeTransport('websocket');
+    q.attach(t.transport);
+    await settle();
+    expect(t.mids()).toEqual(sent.map((m) => m.mid));
+  });
+
   it('clear() rejects every waiting send with the given error and clears the retry timer', async () => {
     const q = queue(1000, () => 10_000);
     const t = fakeTransport('sse', [new SurewireError('SEND_FAILED', 'x')]);
