@@ -333,9 +333,7 @@ export function createClient<In extends object = EventMap, Out extends object = 
       pong() {
         if (pingSentAt) setStatus({ rtt: Date.now() - pingSentAt });
       },
-      ack(mids) {
-        queue.ack(mids);
-      },
+      ack: queue.ack,
       bad(raw, cause) {
         report(new SurewireError('BAD_MESSAGE', 'Unparsable payload skipped', { raw, cause }));
       },
@@ -460,14 +458,13 @@ export function createClient<In extends object = EventMap, Out extends object = 
     const visible = (): void => {
       if (doc?.visibilityState !== 'hidden') liveness?.check();
     };
-    window.addEventListener('online', online);
-    window.addEventListener('offline', goneOffline);
-    doc?.addEventListener('visibilitychange', visible);
-    return () => {
-      window.removeEventListener('online', online);
-      window.removeEventListener('offline', goneOffline);
-      doc?.removeEventListener('visibilitychange', visible);
+    const listen = (method: 'addEventListener' | 'removeEventListener'): void => {
+      window[method]('online', online);
+      window[method]('offline', goneOffline);
+      doc?.[method]('visibilitychange', visible);
     };
+    listen('addEventListener');
+    return () => listen('removeEventListener');
   };
 
   const client: Client<In, Out> = {
@@ -476,8 +473,8 @@ export function createClient<In extends object = EventMap, Out extends object = 
     },
     on: (event, handler) => emitter.on(event, handler as never),
     once: (event, handler) => emitter.on(event, handler as never, true),
-    off: (event, handler) => emitter.off(event, handler as never),
-    onMessage: (handler) => emitter.onMessage(handler as never),
+    off: emitter.off as Client<In, Out>['off'],
+    onMessage: emitter.onMessage as Client<In, Out>['onMessage'],
     onStatus: statusListeners.add,
     onError: errorListeners.add,
     send(event, data) {
