@@ -320,7 +320,7 @@ export function createClient<In extends object = EventMap, Out extends object = 
         }
         if (name === 'websocket') queue.setAckMode(hello.ack ? 'on' : 'off');
         if (hello.resumed === false) {
-          log?.('server could not resume: events after the cursor are gone');
+          log?.('server could not resume: events were lost');
           // What follows is all new to us, even ids we delivered before: a restarted server
           // that numbers from 1 again must not have its events dropped as duplicates.
           cursor.forget();
@@ -335,7 +335,7 @@ export function createClient<In extends object = EventMap, Out extends object = 
       },
       ack: queue.ack,
       bad(raw, cause) {
-        report(new SurewireError('BAD_MESSAGE', 'Unparsable payload skipped', { raw, cause }));
+        report(new SurewireError('BAD_MESSAGE', 'A payload could not be decoded; skipped', { raw, cause }));
       },
       end(failure) {
         fail(id, failure);
@@ -377,10 +377,8 @@ export function createClient<In extends object = EventMap, Out extends object = 
 
   const handle = (name: TransportName, wasOpen: boolean, { verdict, error, notOffered, retryAfter }: Classification): void => {
     const gen = ++attemptId; // nothing of the ended attempt may act any more (e.g. a pending token promise)
-    if (verdict === 'stop') {
-      log?.('server asked to stop (204)');
-      return shutdown();
-    }
+    // `fail` logged the verdict: a 204 asks to stop, without an error.
+    if (verdict === 'stop') return shutdown();
     if (verdict === 'fatal') return shutdown(error);
     if (verdict === 'reauth' && reauthUsed) {
       return shutdown(new SurewireError('UNAUTHORIZED', 'Still unauthorized after a token refresh', { fatal: true, status: error.status, closeCode: error.closeCode }));
@@ -397,7 +395,7 @@ export function createClient<In extends object = EventMap, Out extends object = 
     else {
       if (!notOffered) roundAllNotOffered = false;
       if (++roundIndex < order.length) attempt();
-      else if (roundAllNotOffered) shutdown(new SurewireError('NO_TRANSPORT', 'No transport is offered by the server', { fatal: true, cause: error }));
+      else if (roundAllNotOffered) shutdown(new SurewireError('NO_TRANSPORT', 'The server offers no transport', { fatal: true, cause: error }));
       else scheduleRetry(preferred, error);
     }
   };
@@ -406,7 +404,7 @@ export function createClient<In extends object = EventMap, Out extends object = 
     retryNotBefore = floor === undefined ? 0 : Date.now() + floor;
     if (offline()) return waitForOnline();
     if (failures >= rc.maxAttempts) {
-      return shutdown(new SurewireError('MAX_ATTEMPTS', `Gave up after ${failures} attempts`, { fatal: true, cause: error }));
+      return shutdown(new SurewireError('MAX_ATTEMPTS', `reconnect.maxAttempts (${failures}) reached`, { fatal: true, cause: error }));
     }
     // Server hints are floors and are not jittered: the server knows its load. SSE `retry: N` is
     // the base of the exponential (DESIGN §4) and, like Retry-After, a floor (STYLE; WHATWG's
