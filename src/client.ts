@@ -216,142 +216,140 @@ export function createClient<In extends object = EventMap, Out extends object = 
       return tokenFailed(cause);
     }
     type Settled = [string | null | undefined, Record<string, string> | undefined];
-    const go = ([t, h]: Settled): void => {
-      if (id === attemptId) open(id, name, openTimer, t ?? undefined, h ?? {});
+    // With the token and headers in hand (now, or once their promises settle): start the transport.
+    const openTransport = ([t, h]: Settled): void => {
+      if (id !== attemptId) return;
+      let helloSeen = false;
+      let pingSentAt = 0;
+      const live = (): boolean => id === attemptId;
+
+      // A transport reports nothing after its close(), and every attempt that ends is closed first
+      // (the seam's rule): so these only re-check `live()` after running app code.
+      const listener: TransportListener = {
+        open() {
+          if (opened) return;
+          opened = everOpened = true;
+          // A transport of this round works here: a later 404 is not "nothing is offered".
+          roundAllNotOffered = false;
+          clearTimeout(openTimer);
+          preferred = name;
+          log?.(`attempt ${id}: ${name} open`);
+          setStatus({ state: 'open', transport: name, error: undefined, resumed: undefined });
+          if (!live()) return; // a status handler closed the client: start no timer for it
+          if (hb) {
+            const monitor = (liveness = createLivenessMonitor(heartbeatTimeout, () => fail(id, { kind: 'dead' })));
+            release.push(monitor.stop);
+            if (transport.ping) {
+              const interval = setInterval(() => {
+                pingSentAt = Date.now();
+                transport.ping!();
+              }, hb.interval);
+              release.push(() => clearInterval(interval));
+            }
+          }
+          queue.attach(transport);
+        },
+        activity() {
+          // DESIGN §4: 5 s of stability reset the attempt count, counted from the first inbound
+          // byte: a connection behind a buffering proxy opens and never talks, and must not reset
+          // it every round.
+          if (!gotByte) {
+            demoted.delete(name);
+            const stable = setTimeout(() => {
+              resetBackoff();
+              reauthUsed = false;
+              setStatus({ attempt: 0 });
+            }, STABLE_AFTER);
+            release.push(() => clearTimeout(stable));
+          }
+          gotByte = true;
+          liveness?.touch();
+        },
+        events(batch) {
+          if (!helloSeen) {
+            helloSeen = true;
+            queue.noHello();
+          }
+          // DESIGN §4: only a second 401 *before a successful open* is fatal; a token that expires
+          // hours later must be refreshed again, not end the client. A connection is "successful"
+          // once it delivered an event or stayed 5 s: a server that answers the upgrade, even with
+          // a hello, and then closes 4401 has not let us in — resetting sooner loops reauth → 4401.
+          reauthUsed = false;
+          for (const e of batch) {
+            const eid = e.id;
+            if (eid !== undefined && cursor.seen(eid)) {
+              log?.(`duplicate id ${eid} dropped`);
+              continue;
+            }
+            let data: unknown;
+            let bad: SurewireError | undefined;
+            try {
+              data = decode(e);
+            } catch (cause) {
+              bad = new SurewireError('BAD_MESSAGE', `"${e.event}" could not be decoded; skipped`, { cause, raw: e.format === 'text' ? e.data : String(JSON.stringify(e.data)) });
+            }
+            // An undecodable event was received whole: a reconnect would not mend it, so it counts.
+            if (eid !== undefined) cursor.deliver(eid);
+            if (bad) report(bad);
+            else emitter.emit({ id: eid, event: e.event, data, transport: name });
+            if (!live()) break; // a handler closed the client: deliver no more of this batch
+          }
+          // One snapshot per batch, not per event: the receive path stays allocation-light.
+          // Progress resets the backoff, as 5 s of stability does: a connection that delivered a
+          // new id is working, so a cut of it reconnects within initialDelay, while a crash-looping
+          // server that delivers nothing new keeps the delays growing.
+          // After a close() from a handler, the closed snapshot carries the cursor: nothing follows it.
+          if (live() && cursor.current !== status.lastEventId) {
+            resetBackoff();
+            setStatus({ lastEventId: cursor.current, attempt: 0 });
+          }
+        },
+        hello(hello) {
+          helloSeen = true;
+          if (hello.id !== undefined && cursor.current === undefined) cursor.startAt(hello.id);
+          if (hb && !hb.timeoutFromUser && (hello.heartbeat as number) > 0) {
+            heartbeatTimeout = 2 * hello.heartbeat! + 5000;
+            liveness?.setTimeout(heartbeatTimeout);
+          }
+          if (name === 'websocket') queue.setAckMode(hello.ack ? 'on' : 'off');
+          if (hello.resumed === false) {
+            log?.('server could not resume: events were lost');
+            // What follows is all new to us, even ids we delivered before: a restarted server
+            // that numbers from 1 again must not have its events dropped as duplicates.
+            cursor.forget();
+          }
+          setStatus({ resumed: hello.resumed ?? status.resumed, lastEventId: cursor.current });
+        },
+        retry(ms) {
+          retryBase = ms;
+        },
+        pong() {
+          if (pingSentAt) setStatus({ rtt: Date.now() - pingSentAt });
+        },
+        ack: queue.ack,
+        bad(raw, cause) {
+          report(new SurewireError('BAD_MESSAGE', 'A payload could not be decoded; skipped', { raw, cause }));
+        },
+        end(failure) {
+          fail(id, failure);
+        },
+      };
+
+      // Transports report asynchronously (see the seam), so `transport` is set before any call.
+      const transport = transportFactories[name](
+        // withCredentials, WebSocket and fetch come with the options under the same names.
+        { ...opts, url: opts.endpoints[name], sendUrl: opts.endpoints.send, lastEventId: () => cursor.current, token: t ?? undefined, headers: h ?? {}, pollRequestTimeout: opts.pollTimeout },
+        listener,
+      );
+      release.push(() => {
+        queue.detach();
+        transport.close();
+      });
     };
     // Any thenable (a promise of another realm, or a library's), not only this realm's Promise.
     const pending = (value: unknown): boolean => typeof (value as PromiseLike<unknown> | undefined)?.then == 'function';
-    if (pending(token) || pending(headers)) Promise.all([token, headers]).then(go, tokenFailed);
-    else go([token, headers] as Settled);
-  };
-
-  const open = (id: number, name: TransportName, openTimer: Timer, token: string | undefined, headers: Record<string, string>): void => {
-    let helloSeen = false;
-    let pingSentAt = 0;
-    const live = (): boolean => id === attemptId;
-
-    // A transport reports nothing after its close(), and every attempt that ends is closed first
-    // (the seam's rule): so these only re-check `live()` after running app code.
-    const listener: TransportListener = {
-      open() {
-        if (opened) return;
-        opened = everOpened = true;
-        // A transport of this round works here: a later 404 is not "nothing is offered".
-        roundAllNotOffered = false;
-        clearTimeout(openTimer);
-        preferred = name;
-        log?.(`attempt ${id}: ${name} open`);
-        setStatus({ state: 'open', transport: name, error: undefined, resumed: undefined });
-        if (!live()) return; // a status handler closed the client: start no timer for it
-        if (hb) {
-          const monitor = (liveness = createLivenessMonitor(heartbeatTimeout, () => fail(id, { kind: 'dead' })));
-          release.push(monitor.stop);
-          if (transport.ping) {
-            const interval = setInterval(() => {
-              pingSentAt = Date.now();
-              transport.ping!();
-            }, hb.interval);
-            release.push(() => clearInterval(interval));
-          }
-        }
-        queue.attach(transport);
-      },
-      activity() {
-        // DESIGN §4: 5 s of stability reset the attempt count, counted from the first inbound
-        // byte: a connection behind a buffering proxy opens and never talks, and must not reset
-        // it every round.
-        if (!gotByte) {
-          demoted.delete(name);
-          const stable = setTimeout(() => {
-            resetBackoff();
-            reauthUsed = false;
-            setStatus({ attempt: 0 });
-          }, STABLE_AFTER);
-          release.push(() => clearTimeout(stable));
-        }
-        gotByte = true;
-        liveness?.touch();
-      },
-      events(batch) {
-        if (!helloSeen) {
-          helloSeen = true;
-          queue.noHello();
-        }
-        // DESIGN §4: only a second 401 *before a successful open* is fatal; a token that expires
-        // hours later must be refreshed again, not end the client. A connection is "successful"
-        // once it delivered an event or stayed 5 s: a server that answers the upgrade, even with
-        // a hello, and then closes 4401 has not let us in — resetting sooner loops reauth → 4401.
-        reauthUsed = false;
-        for (const e of batch) {
-          const eid = e.id;
-          if (eid !== undefined && cursor.seen(eid)) {
-            log?.(`duplicate id ${eid} dropped`);
-            continue;
-          }
-          let data: unknown;
-          let bad: SurewireError | undefined;
-          try {
-            data = decode(e);
-          } catch (cause) {
-            bad = new SurewireError('BAD_MESSAGE', `"${e.event}" could not be decoded; skipped`, { cause, raw: e.format === 'text' ? e.data : String(JSON.stringify(e.data)) });
-          }
-          // An undecodable event was received whole: a reconnect would not mend it, so it counts.
-          if (eid !== undefined) cursor.deliver(eid);
-          if (bad) report(bad);
-          else emitter.emit({ id: eid, event: e.event, data, transport: name });
-          if (!live()) break; // a handler closed the client: deliver no more of this batch
-        }
-        // One snapshot per batch, not per event: the receive path stays allocation-light.
-        // Progress resets the backoff, as 5 s of stability does: a connection that delivered a
-        // new id is working, so a cut of it reconnects within initialDelay, while a crash-looping
-        // server that delivers nothing new keeps the delays growing.
-        // After a close() from a handler, the closed snapshot carries the cursor: nothing follows it.
-        if (live() && cursor.current !== status.lastEventId) {
-          resetBackoff();
-          setStatus({ lastEventId: cursor.current, attempt: 0 });
-        }
-      },
-      hello(hello) {
-        helloSeen = true;
-        if (hello.id !== undefined && cursor.current === undefined) cursor.startAt(hello.id);
-        if (hb && !hb.timeoutFromUser && (hello.heartbeat as number) > 0) {
-          heartbeatTimeout = 2 * hello.heartbeat! + 5000;
-          liveness?.setTimeout(heartbeatTimeout);
-        }
-        if (name === 'websocket') queue.setAckMode(hello.ack ? 'on' : 'off');
-        if (hello.resumed === false) {
-          log?.('server could not resume: events were lost');
-          // What follows is all new to us, even ids we delivered before: a restarted server
-          // that numbers from 1 again must not have its events dropped as duplicates.
-          cursor.forget();
-        }
-        setStatus({ resumed: hello.resumed ?? status.resumed, lastEventId: cursor.current });
-      },
-      retry(ms) {
-        retryBase = ms;
-      },
-      pong() {
-        if (pingSentAt) setStatus({ rtt: Date.now() - pingSentAt });
-      },
-      ack: queue.ack,
-      bad(raw, cause) {
-        report(new SurewireError('BAD_MESSAGE', 'A payload could not be decoded; skipped', { raw, cause }));
-      },
-      end(failure) {
-        fail(id, failure);
-      },
-    };
-
-    // Transports report asynchronously (see the seam), so `transport` is set before any call.
-    const transport = transportFactories[name](
-      // withCredentials, WebSocket and fetch come with the options under the same names.
-      { ...opts, url: opts.endpoints[name], sendUrl: opts.endpoints.send, lastEventId: () => cursor.current, token, headers, pollRequestTimeout: opts.pollTimeout },
-      listener,
-    );
-    release.push(() => {
-      queue.detach();
-      transport.close();
-    });
+    if (pending(token) || pending(headers)) Promise.all([token, headers]).then(openTransport, tokenFailed);
+    else openTransport([token, headers] as Settled);
   };
 
   const fail = (id: number, failure: Failure): void => {
