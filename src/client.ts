@@ -3,7 +3,7 @@
  * when to retry, when a connection is dead, what was already delivered, what waits to be sent.
  * Transports only move bytes; this module drives one at a time.
  */
-import { computeDelay } from './backoff';
+import { clampDelay, computeDelay } from './backoff';
 import { classify, type Classification } from './classify';
 import { createEmitter, createListeners } from './emitter';
 import { SurewireError } from './errors';
@@ -51,10 +51,6 @@ type Timer = ReturnType<typeof setTimeout>;
 
 // DESIGN §4: the attempt count resets once a connection has stayed open this long.
 const STABLE_AFTER = 5000;
-// The largest delay setTimeout honours; beyond it browsers and Node fire at once (a 40-day
-// Retry-After, or maxDelay: Infinity after ~21 attempts, would turn into a reconnect storm).
-// NaN (never expected, but setTimeout would take it for 0: a hot loop) is held at the maximum too.
-const clamp = (ms: number): number => (ms < 2_147_483_647 ? ms : 2_147_483_647);
 
 const provide = <T>(value: Provider<T> | undefined): T | Promise<T> | undefined => (typeof value === 'function' ? (value as () => T | Promise<T>)() : value);
 
@@ -201,7 +197,7 @@ export function createClient<In extends object = EventMap, Out extends object = 
     // that never settles must not hold the client in 'connecting' for ever.
     // A long-poll that carries a cursor may be held, headers and all, until the server has an
     // event (DESIGN §3 asks for nothing sooner): it opens when answered, within pollTimeout.
-    const openTimer = setTimeout(() => fail(id, { kind: 'timeout' }), clamp(name == 'poll' && cursor.current !== undefined ? Math.max(opts.openTimeout, opts.pollTimeout) : opts.openTimeout));
+    const openTimer = setTimeout(() => fail(id, { kind: 'timeout' }), clampDelay(name == 'poll' && cursor.current !== undefined ? Math.max(opts.openTimeout, opts.pollTimeout) : opts.openTimeout));
     release.push(() => clearTimeout(openTimer));
     const tokenFailed = (cause: unknown): void => {
       if (id !== attemptId) return;
@@ -407,7 +403,7 @@ export function createClient<In extends object = EventMap, Out extends object = 
     // Server hints are floors and are not jittered: the server knows its load. SSE `retry: N` is
     // the base of the exponential (DESIGN §4) and, like Retry-After, a floor (STYLE; WHATWG's
     // "reconnection time"): full jitter alone would reconnect sooner than the server asked.
-    const delay = clamp(Math.max((previousDelay = backoff(failures, previousDelay)), retryBase ?? 0, floor ?? 0));
+    const delay = clampDelay(Math.max((previousDelay = backoff(failures, previousDelay)), retryBase ?? 0, floor ?? 0));
     failures++;
     log?.(`reconnecting in ${Math.round(delay)} ms`);
     const gen = attemptId;
