@@ -86,9 +86,7 @@ export function createClient<In extends object = EventMap, Out extends object = 
    * in place, before the handlers hear of it (the fatal error of a `closed` state).
    */
   const setStatus = (patch: Partial<Status>, then?: () => void): void => {
-    let changed = false;
-    for (const key in patch) if (patch[key as keyof Status] !== status[key as keyof Status]) changed = true;
-    if (!changed) return;
+    if ((Object.keys(patch) as (keyof Status)[]).every((key) => patch[key] === status[key])) return;
     snapshots.push((status = Object.freeze({ ...status, ...patch })));
     then?.();
     // A handler that changes the status again (close() on 'open') queues the newer snapshot
@@ -148,7 +146,7 @@ export function createClient<In extends object = EventMap, Out extends object = 
   let opened = false;
   let gotByte = false;
 
-  const offline = (): boolean => typeof navigator !== 'undefined' && navigator.onLine === false;
+  const offline = (): boolean => (globalThis.navigator as Navigator | undefined)?.onLine === false;
   const connectingState = (): Status['state'] => (everOpened ? 'reconnecting' : 'connecting');
   const resetBackoff = (): void => {
     failures = 0;
@@ -426,8 +424,9 @@ export function createClient<In extends object = EventMap, Out extends object = 
   };
 
   const listenGlobally = (): (() => void) | undefined => {
-    if (typeof window === 'undefined' || typeof window.addEventListener !== 'function') return undefined;
-    const doc = typeof document === 'undefined' ? undefined : document;
+    const win = globalThis.window as Window | undefined;
+    if (typeof win?.addEventListener !== 'function') return undefined;
+    const doc = globalThis.document as Document | undefined;
     // A connection (or attempt) that lived through `offline` is most likely dead: a network
     // switch (Wi-Fi to cellular) drops sockets without a FIN, and the heartbeat would take
     // `heartbeat.timeout` to notice. DESIGN §4: on `online`, reconnect at once.
@@ -451,8 +450,8 @@ export function createClient<In extends object = EventMap, Out extends object = 
       if (doc?.visibilityState !== 'hidden') liveness?.check();
     };
     const listen = (method: 'addEventListener' | 'removeEventListener'): void => {
-      window[method]('online', online);
-      window[method]('offline', goneOffline);
+      win[method]('online', online);
+      win[method]('offline', goneOffline);
       doc?.[method]('visibilitychange', visible);
     };
     listen('addEventListener');
