@@ -438,7 +438,7 @@ export function createClient<In extends object = EventMap, Out extends object = 
       if (retryTimer === undefined && !waitingForOnline && !cut) return liveness?.check();
       // `online` skips our own backoff, not a server's Retry-After: the server knows its load.
       const wait = retryNotBefore - Date.now();
-      log?.(`online: reconnecting${wait > 0 ? ` in ${wait} ms` : ''}`);
+      log?.(`online: reconnecting in ${wait > 0 ? wait : 0} ms`);
       teardown();
       clearRetry();
       waitingForOnline = false;
@@ -471,7 +471,7 @@ export function createClient<In extends object = EventMap, Out extends object = 
     send(event, data) {
       // Idle clients queue too, and flush once connect() opens; closed ones refuse.
       return typeof event !== 'string' || !event
-        ? Promise.reject(new SurewireError('BAD_OPTIONS', 'send(event, data) needs an event name'))
+        ? Promise.reject(new SurewireError('BAD_OPTIONS', 'send() needs an event name'))
         : status.state === 'closed'
           ? Promise.reject(new SurewireError('CLOSED', 'The client is closed; call connect()'))
           : queue.push(event, data);
