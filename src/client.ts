@@ -373,7 +373,8 @@ export function createClient<In extends object = EventMap, Out extends object = 
     if (verdict === 'stop') return shutdown();
     if (verdict === 'fatal') return shutdown(error);
     if (verdict === 'reauth' && reauthUsed) {
-      return shutdown(new SurewireError('UNAUTHORIZED', 'Still unauthorized after a token refresh', { fatal: true, status: error.status, closeCode: error.closeCode }));
+      // The refusal's facts (its `status` or `closeCode`: an error's own enumerable fields), now fatal.
+      return shutdown(new SurewireError('UNAUTHORIZED', 'Still unauthorized after a token refresh', { ...error, fatal: true }));
     }
     report(error);
     // An onError or onStatus handler may call close() (or connect()) while we report: then stop.
