@@ -418,7 +418,7 @@ export function createClient<In extends object = EventMap, Out extends object = 
     waitingForOnline = false;
     releaseGlobals?.();
     releaseGlobals = undefined;
-    queue.clear(new SurewireError('CLOSED', 'The client was closed'));
+    queue.clear(new SurewireError('CLOSED', 'The client is closed'));
     // `fatal` means closed: onError hears it while the state is `closed`, before a status handler
     // may start the client again.
     setStatus({ state: 'closed', transport: null, error, lastEventId: cursor.current }, error && (() => report(error)));
