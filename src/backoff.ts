@@ -46,6 +46,13 @@ export function computeDelay(attempt: number, config: BackoffConfig, random: () 
 }
 
 /**
+ * Holds a delay at the largest one setTimeout honours; beyond it browsers and Node fire at once
+ * (a 40-day Retry-After, or maxDelay: Infinity after ~21 attempts, would turn into a reconnect
+ * storm). NaN (never expected, but setTimeout would take it for 0: a hot loop) is held there too.
+ */
+export const clampDelay = (ms: number): number => (ms < 2_147_483_647 ? ms : 2_147_483_647);
+
+/**
  * Reads an HTTP `Retry-After` value — delay-seconds or an HTTP date — as ms from `now`.
  * Returns `undefined` for anything else, so a garbled header never stalls reconnects.
  */

@@ -3,7 +3,7 @@
  * when to retry, when a connection is dead, what was already delivered, what waits to be sent.
  * Transports only move bytes; this module drives one at a time.
  */
-import { computeDelay } from './backoff';
+import { clampDelay, computeDelay } from './backoff';
 import { classify, type Classification } from './classify';
 import { createEmitter, createListeners } from './emitter';
 import { SurewireError } from './errors';
@@ -51,10 +51,6 @@ type Timer = ReturnType<typeof setTimeout>;
 
 // DESIGN §4: the attempt count resets once a connection has stayed open this long.
 const STABLE_AFTER = 5000;
-// The largest delay setTimeout honours; beyond it browsers and Node fire at once (a 40-day
-// Retry-After, or maxDelay: Infinity after ~21 attempts, would turn into a reconnect storm).
-// NaN (never expected, but setTimeout would take it for 0: a hot loop) is held at the maximum too.
-const clamp = (ms: number): number => (ms < 2_147_483_647 ? ms : 2_147_483_647);
 
 const provide = <T>(value: Provider<T> | undefined): T | Promise<T> | undefined => (typeof value === 'function' ? (value as () => T | Promise<T>)() : value);
 
@@ -90,9 +86,7 @@ export function createClient<In extends object = EventMap, Out extends object = 
    * in place, before the handlers hear of it (the fatal error of a `closed` state).
    */
   const setStatus = (patch: Partial<Status>, then?: () => void): void => {
-    let changed = false;
-    for (const key in patch) if (patch[key as keyof Status] !== status[key as keyof Status]) changed = true;
-    if (!changed) return;
+    if ((Object.keys(patch) as (keyof Status)[]).every((key) => patch[key] === status[key])) return;
     snapshots.push((status = Object.freeze({ ...status, ...patch })));
     then?.();
     // A handler that changes the status again (close() on 'open') queues the newer snapshot
@@ -152,7 +146,7 @@ export function createClient<In extends object = EventMap, Out extends object = 
   let opened = false;
   let gotByte = false;
 
-  const offline = (): boolean => typeof navigator !== 'undefined' && navigator.onLine === false;
+  const offline = (): boolean => (globalThis.navigator as Navigator | undefined)?.onLine === false;
   const connectingState = (): Status['state'] => (everOpened ? 'reconnecting' : 'connecting');
   const resetBackoff = (): void => {
     failures = 0;
@@ -201,7 +195,7 @@ export function createClient<In extends object = EventMap, Out extends object = 
     // that never settles must not hold the client in 'connecting' for ever.
     // A long-poll that carries a cursor may be held, headers and all, until the server has an
     // event (DESIGN §3 asks for nothing sooner): it opens when answered, within pollTimeout.
-    const openTimer = setTimeout(() => fail(id, { kind: 'timeout' }), clamp(name == 'poll' && cursor.current !== undefined ? Math.max(opts.openTimeout, opts.pollTimeout) : opts.openTimeout));
+    const openTimer = setTimeout(() => fail(id, { kind: 'timeout' }), clampDelay(name == 'poll' && cursor.current !== undefined ? Math.max(opts.openTimeout, opts.pollTimeout) : opts.openTimeout));
     release.push(() => clearTimeout(openTimer));
     const tokenFailed = (cause: unknown): void => {
       if (id !== attemptId) return;
@@ -216,144 +210,140 @@ export function createClient<In extends object = EventMap, Out extends object = 
       return tokenFailed(cause);
     }
     type Settled = [string | null | undefined, Record<string, string> | undefined];
-    const go = ([t, h]: Settled): void => {
-      if (id === attemptId) open(id, name, openTimer, t ?? undefined, h ?? {});
+    // With the token and headers in hand (now, or once their promises settle): start the transport.
+    const openTransport = ([t, h]: Settled): void => {
+      if (id !== attemptId) return;
+      let helloSeen = false;
+      let pingSentAt = 0;
+      const live = (): boolean => id === attemptId;
+
+      // A transport reports nothing after its close(), and every attempt that ends is closed first
+      // (the seam's rule): so these only re-check `live()` after running app code.
+      const listener: TransportListener = {
+        open() {
+          if (opened) return;
+          opened = everOpened = true;
+          // A transport of this round works here: a later 404 is not "nothing is offered".
+          roundAllNotOffered = false;
+          clearTimeout(openTimer);
+          preferred = name;
+          log?.(`attempt ${id}: ${name} open`);
+          setStatus({ state: 'open', transport: name, error: undefined, resumed: undefined });
+          if (!live()) return; // a status handler closed the client: start no timer for it
+          if (hb) {
+            const monitor = (liveness = createLivenessMonitor(heartbeatTimeout, () => fail(id, { kind: 'dead' })));
+            release.push(monitor.stop);
+            if (transport.ping) {
+              const interval = setInterval(() => {
+                pingSentAt = Date.now();
+                transport.ping!();
+              }, hb.interval);
+              release.push(() => clearInterval(interval));
+            }
+          }
+          queue.attach(transport);
+        },
+        activity() {
+          // DESIGN §4: 5 s of stability reset the attempt count, counted from the first inbound
+          // byte: a connection behind a buffering proxy opens and never talks, and must not reset
+          // it every round.
+          if (!gotByte) {
+            demoted.delete(name);
+            const stable = setTimeout(() => {
+              resetBackoff();
+              reauthUsed = false;
+              setStatus({ attempt: 0 });
+            }, STABLE_AFTER);
+            release.push(() => clearTimeout(stable));
+          }
+          gotByte = true;
+          liveness?.touch();
+        },
+        events(batch) {
+          if (!helloSeen) {
+            helloSeen = true;
+            queue.noHello();
+          }
+          // DESIGN §4: only a second 401 *before a successful open* is fatal; a token that expires
+          // hours later must be refreshed again, not end the client. A connection is "successful"
+          // once it delivered an event or stayed 5 s: a server that answers the upgrade, even with
+          // a hello, and then closes 4401 has not let us in — resetting sooner loops reauth → 4401.
+          reauthUsed = false;
+          for (const e of batch) {
+            const eid = e.id;
+            if (eid !== undefined && cursor.seen(eid)) {
+              log?.(`duplicate id ${eid} dropped`);
+              continue;
+            }
+            let data: unknown;
+            let bad: SurewireError | undefined;
+            try {
+              data = decode(e);
+            } catch (cause) {
+              bad = new SurewireError('BAD_MESSAGE', `"${e.event}" could not be decoded; skipped`, { cause, raw: e.format === 'text' ? e.data : String(JSON.stringify(e.data)) });
+            }
+            // An undecodable event was received whole: a reconnect would not mend it, so it counts.
+            if (eid !== undefined) cursor.deliver(eid);
+            if (bad) report(bad);
+            else emitter.emit({ id: eid, event: e.event, data, transport: name });
+            if (!live()) break; // a handler closed the client: deliver no more of this batch
+          }
+          // One snapshot per batch, not per event: the receive path stays allocation-light.
+          // Progress resets the backoff, as 5 s of stability does: a connection that delivered a
+          // new id is working, so a cut of it reconnects within initialDelay, while a crash-looping
+          // server that delivers nothing new keeps the delays growing.
+          // After a close() from a handler, the closed snapshot carries the cursor: nothing follows it.
+          if (live() && cursor.current !== status.lastEventId) {
+            resetBackoff();
+            setStatus({ lastEventId: cursor.current, attempt: 0 });
+          }
+        },
+        hello(hello) {
+          helloSeen = true;
+          if (hello.id !== undefined && cursor.current === undefined) cursor.startAt(hello.id);
+          if (hb && !hb.timeoutFromUser && (hello.heartbeat as number) > 0) {
+            heartbeatTimeout = 2 * hello.heartbeat! + 5000;
+            liveness?.setTimeout(heartbeatTimeout);
+          }
+          if (name === 'websocket') queue.setAckMode(hello.ack ? 'on' : 'off');
+          if (hello.resumed === false) {
+            log?.('server could not resume: events were lost');
+            // What follows is all new to us, even ids we delivered before: a restarted server
+            // that numbers from 1 again must not have its events dropped as duplicates.
+            cursor.forget();
+          }
+          setStatus({ resumed: hello.resumed ?? status.resumed, lastEventId: cursor.current });
+        },
+        retry(ms) {
+          retryBase = ms;
+        },
+        pong() {
+          if (pingSentAt) setStatus({ rtt: Date.now() - pingSentAt });
+        },
+        ack: queue.ack,
+        bad(raw, cause) {
+          report(new SurewireError('BAD_MESSAGE', 'A payload could not be decoded; skipped', { raw, cause }));
+        },
+        end(failure) {
+          fail(id, failure);
+        },
+      };
+
+      // Transports report asynchronously (see the seam), so `transport` is set before any call.
+      const transport = transportFactories[name](
+        // withCredentials, WebSocket and fetch come with the options under the same names.
+        { ...opts, url: opts.endpoints[name], sendUrl: opts.endpoints.send, lastEventId: () => cursor.current, token: t ?? undefined, headers: h ?? {}, pollRequestTimeout: opts.pollTimeout },
+        listener,
+      );
+      release.push(() => {
+        queue.detach();
+        transport.close();
+      });
     };
     // Any thenable (a promise of another realm, or a library's), not only this realm's Promise.
     const pending = (value: unknown): boolean => typeof (value as PromiseLike<unknown> | undefined)?.then == 'function';
-    if (pending(token) || pending(headers)) Promise.all([token, headers]).then(go, tokenFailed);
-    else go([token, headers] as Settled);
-  };
-
-  const open = (id: number, name: TransportName, openTimer: Timer, token: string | undefined, headers: Record<string, string>): void => {
-    let helloSeen = false;
-    let pingSentAt = 0;
-    const live = (): boolean => id === attemptId;
-
-    // A transport reports nothing after its close(), and every attempt that ends is closed first
-    // (the seam's rule): so these only re-check `live()` after running app code.
-    const listener: TransportListener = {
-      open() {
-        if (opened) return;
-        opened = everOpened = true;
-        // A transport of this round works here: a later 404 is not "nothing is offered".
-        roundAllNotOffered = false;
-        clearTimeout(openTimer);
-        preferred = name;
-        log?.(`attempt ${id}: ${name} open`);
-        setStatus({ state: 'open', transport: name, error: undefined, resumed: undefined });
-        if (!live()) return; // a status handler closed the client: start no timer for it
-        if (hb) {
-          const monitor = (liveness = createLivenessMonitor(heartbeatTimeout, () => fail(id, { kind: 'dead' })));
-          release.push(monitor.stop);
-          if (transport.ping) {
-            const interval = setInterval(() => {
-              pingSentAt = Date.now();
-              transport.ping!();
-            }, hb.interval);
-            release.push(() => clearInterval(interval));
-          }
-        }
-        queue.attach(transport);
-      },
-      activity() {
-        // DESIGN §4: 5 s of stability reset the attempt count, counted from the first inbound
-        // byte: a connection behind a buffering proxy opens and never talks, and must not reset
-        // it every round.
-        if (!gotByte) {
-          demoted.delete(name);
-          const stable = setTimeout(() => {
-            resetBackoff();
-            reauthUsed = false;
-            setStatus({ attempt: 0 });
-          }, STABLE_AFTER);
-          release.push(() => clearTimeout(stable));
-        }
-        gotByte = true;
-        liveness?.touch();
-      },
-      events(batch) {
-        if (!helloSeen) {
-          helloSeen = true;
-          queue.noHello();
-        }
-        // DESIGN §4: only a second 401 *before a successful open* is fatal; a token that expires
-        // hours later must be refreshed again, not end the client. A connection is "successful"
-        // once it delivered an event or stayed 5 s: a server that answers the upgrade, even with
-        // a hello, and then closes 4401 has not let us in — resetting sooner loops reauth → 4401.
-        reauthUsed = false;
-        for (const e of batch) {
-          const eid = e.id;
-          if (eid !== undefined && cursor.seen(eid)) {
-            log?.(`duplicate id ${eid} dropped`);
-            continue;
-          }
-          let data: unknown;
-          let bad: SurewireError | undefined;
-          try {
-            data = decode(e);
-          } catch (cause) {
-            bad = new SurewireError('BAD_MESSAGE', `"${e.event}" could not be decoded; skipped`, { cause, raw: e.format === 'text' ? e.data : String(JSON.stringify(e.data)) });
-          }
-          // An undecodable event was received whole: a reconnect would not mend it, so it counts.
-          if (eid !== undefined) cursor.deliver(eid);
-          if (bad) report(bad);
-          else emitter.emit({ id: eid, event: e.event, data, transport: name });
-          if (!live()) break; // a handler closed the client: deliver no more of this batch
-        }
-        // One snapshot per batch, not per event: the receive path stays allocation-light.
-        // Progress resets the backoff, as 5 s of stability does: a connection that delivered a
-        // new id is working, so a cut of it reconnects within initialDelay, while a crash-looping
-        // server that delivers nothing new keeps the delays growing.
-        // After a close() from a handler, the closed snapshot carries the cursor: nothing follows it.
-        if (live() && cursor.current !== status.lastEventId) {
-          resetBackoff();
-          setStatus({ lastEventId: cursor.current, attempt: 0 });
-        }
-      },
-      hello(hello) {
-        helloSeen = true;
-        if (hello.id !== undefined && cursor.current === undefined) cursor.startAt(hello.id);
-        if (hb && !hb.timeoutFromUser && (hello.heartbeat as number) > 0) {
-          heartbeatTimeout = 2 * hello.heartbeat! + 5000;
-          liveness?.setTimeout(heartbeatTimeout);
-        }
-        if (name === 'websocket') queue.setAckMode(hello.ack ? 'on' : 'off');
-        if (hello.resumed === false) {
-          log?.('server could not resume: events after the cursor are gone');
-          // What follows is all new to us, even ids we delivered before: a restarted server
-          // that numbers from 1 again must not have its events dropped as duplicates.
-          cursor.forget();
-        }
-        setStatus({ resumed: hello.resumed ?? status.resumed, lastEventId: cursor.current });
-      },
-      retry(ms) {
-        retryBase = ms;
-      },
-      pong() {
-        if (pingSentAt) setStatus({ rtt: Date.now() - pingSentAt });
-      },
-      ack(mids) {
-        queue.ack(mids);
-      },
-      bad(raw, cause) {
-        report(new SurewireError('BAD_MESSAGE', 'Unparsable payload skipped', { raw, cause }));
-      },
-      end(failure) {
-        fail(id, failure);
-      },
-    };
-
-    // Transports report asynchronously (see the seam), so `transport` is set before any call.
-    const transport = transportFactories[name](
-      // withCredentials, WebSocket and fetch come with the options under the same names.
-      { ...opts, url: opts.endpoints[name], sendUrl: opts.endpoints.send, lastEventId: () => cursor.current, token, headers, pollRequestTimeout: opts.pollTimeout },
-      listener,
-    );
-    release.push(() => {
-      queue.detach();
-      transport.close();
-    });
+    if (pending(token) || pending(headers)) Promise.all([token, headers]).then(openTransport, tokenFailed);
+    else openTransport([token, headers] as Settled);
   };
 
   const fail = (id: number, failure: Failure): void => {
@@ -379,13 +369,12 @@ export function createClient<In extends object = EventMap, Out extends object = 
 
   const handle = (name: TransportName, wasOpen: boolean, { verdict, error, notOffered, retryAfter }: Classification): void => {
     const gen = ++attemptId; // nothing of the ended attempt may act any more (e.g. a pending token promise)
-    if (verdict === 'stop') {
-      log?.('server asked to stop (204)');
-      return shutdown();
-    }
+    // `fail` logged the verdict: a 204 asks to stop, without an error.
+    if (verdict === 'stop') return shutdown();
     if (verdict === 'fatal') return shutdown(error);
     if (verdict === 'reauth' && reauthUsed) {
-      return shutdown(new SurewireError('UNAUTHORIZED', 'Still unauthorized after a token refresh', { fatal: true, status: error.status, closeCode: error.closeCode }));
+      // The refusal's facts (its `status` or `closeCode`: an error's own enumerable fields), now fatal.
+      return shutdown(new SurewireError('UNAUTHORIZED', 'Still unauthorized after a token refresh', { ...error, fatal: true }));
     }
     report(error);
     // An onError or onStatus handler may call close() (or connect()) while we report: then stop.
@@ -399,7 +388,7 @@ export function createClient<In extends object = EventMap, Out extends object = 
     else {
       if (!notOffered) roundAllNotOffered = false;
       if (++roundIndex < order.length) attempt();
-      else if (roundAllNotOffered) shutdown(new SurewireError('NO_TRANSPORT', 'No transport is offered by the server', { fatal: true, cause: error }));
+      else if (roundAllNotOffered) shutdown(new SurewireError('NO_TRANSPORT', 'The server offers no transport', { fatal: true, cause: error }));
       else scheduleRetry(preferred, error);
     }
   };
@@ -408,12 +397,12 @@ export function createClient<In extends object = EventMap, Out extends object = 
     retryNotBefore = floor === undefined ? 0 : Date.now() + floor;
     if (offline()) return waitForOnline();
     if (failures >= rc.maxAttempts) {
-      return shutdown(new SurewireError('MAX_ATTEMPTS', `Gave up after ${failures} attempts`, { fatal: true, cause: error }));
+      return shutdown(new SurewireError('MAX_ATTEMPTS', `reconnect.maxAttempts (${failures}) reached`, { fatal: true, cause: error }));
     }
     // Server hints are floors and are not jittered: the server knows its load. SSE `retry: N` is
     // the base of the exponential (DESIGN §4) and, like Retry-After, a floor (STYLE; WHATWG's
     // "reconnection time"): full jitter alone would reconnect sooner than the server asked.
-    const delay = clamp(Math.max((previousDelay = backoff(failures, previousDelay)), retryBase ?? 0, floor ?? 0));
+    const delay = clampDelay(Math.max((previousDelay = backoff(failures, previousDelay)), retryBase ?? 0, floor ?? 0));
     failures++;
     log?.(`reconnecting in ${Math.round(delay)} ms`);
     const gen = attemptId;
@@ -429,15 +418,16 @@ export function createClient<In extends object = EventMap, Out extends object = 
     waitingForOnline = false;
     releaseGlobals?.();
     releaseGlobals = undefined;
-    queue.clear(new SurewireError('CLOSED', 'The client was closed'));
+    queue.clear(new SurewireError('CLOSED', 'The client is closed'));
     // `fatal` means closed: onError hears it while the state is `closed`, before a status handler
     // may start the client again.
     setStatus({ state: 'closed', transport: null, error, lastEventId: cursor.current }, error && (() => report(error)));
   };
 
   const listenGlobally = (): (() => void) | undefined => {
-    if (typeof window === 'undefined' || typeof window.addEventListener !== 'function') return undefined;
-    const doc = typeof document === 'undefined' ? undefined : document;
+    const win = globalThis.window as Window | undefined;
+    if (typeof win?.addEventListener !== 'function') return undefined;
+    const doc = globalThis.document as Document | undefined;
     // A connection (or attempt) that lived through `offline` is most likely dead: a network
     // switch (Wi-Fi to cellular) drops sockets without a FIN, and the heartbeat would take
     // `heartbeat.timeout` to notice. DESIGN §4: on `online`, reconnect at once.
@@ -449,7 +439,7 @@ export function createClient<In extends object = EventMap, Out extends object = 
       if (retryTimer === undefined && !waitingForOnline && !cut) return liveness?.check();
       // `online` skips our own backoff, not a server's Retry-After: the server knows its load.
       const wait = retryNotBefore - Date.now();
-      log?.(`online: reconnecting${wait > 0 ? ` in ${wait} ms` : ''}`);
+      log?.(`online: reconnecting in ${wait > 0 ? wait : 0} ms`);
       teardown();
       clearRetry();
       waitingForOnline = false;
@@ -460,14 +450,13 @@ export function createClient<In extends object = EventMap, Out extends object = 
     const visible = (): void => {
       if (doc?.visibilityState !== 'hidden') liveness?.check();
     };
-    window.addEventListener('online', online);
-    window.addEventListener('offline', goneOffline);
-    doc?.addEventListener('visibilitychange', visible);
-    return () => {
-      window.removeEventListener('online', online);
-      window.removeEventListener('offline', goneOffline);
-      doc?.removeEventListener('visibilitychange', visible);
+    const listen = (method: 'addEventListener' | 'removeEventListener'): void => {
+      win[method]('online', online);
+      win[method]('offline', goneOffline);
+      doc?.[method]('visibilitychange', visible);
     };
+    listen('addEventListener');
+    return () => listen('removeEventListener');
   };
 
   const client: Client<In, Out> = {
@@ -476,14 +465,14 @@ export function createClient<In extends object = EventMap, Out extends object = 
     },
     on: (event, handler) => emitter.on(event, handler as never),
     once: (event, handler) => emitter.on(event, handler as never, true),
-    off: (event, handler) => emitter.off(event, handler as never),
-    onMessage: (handler) => emitter.onMessage(handler as never),
+    off: emitter.off as Client<In, Out>['off'],
+    onMessage: emitter.onMessage as Client<In, Out>['onMessage'],
     onStatus: statusListeners.add,
     onError: errorListeners.add,
     send(event, data) {
       // Idle clients queue too, and flush once connect() opens; closed ones refuse.
       return typeof event !== 'string' || !event
-        ? Promise.reject(new SurewireError('BAD_OPTIONS', 'send(event, data) needs an event name'))
+        ? Promise.reject(new SurewireError('BAD_OPTIONS', 'send() needs an event name'))
         : status.state === 'closed'
           ? Promise.reject(new SurewireError('CLOSED', 'The client is closed; call connect()'))
           : queue.push(event, data);

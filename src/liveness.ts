@@ -5,6 +5,7 @@
  * `_pingTimeoutTime` for the same reason). `touch()` is on the receive path, so it only stores a
  * number.
  */
+import { clampDelay } from './backoff';
 
 /** Watches one connection. */
 export interface LivenessMonitor {
@@ -34,7 +35,7 @@ export function createLivenessMonitor(timeout: number, onDead: () => void, now: 
     if (idle >= timeout) {
       stop();
       onDead();
-    } else timer = setTimeout(check, Math.min(timeout - idle, 2_147_483_647)); // beyond it, setTimeout fires at once (a hello may announce any heartbeat)
+    } else timer = setTimeout(check, clampDelay(timeout - idle)); // a hello may announce any heartbeat
   };
   const stop = (): void => {
     stopped = true;

@@ -31,12 +31,10 @@ export function createResumeCursor(initial: string | undefined, size = 1000): Re
   const deliver = (id: string): void => {
     current = id;
     if (ids.has(id)) return;
-    if (ring.length < size) ring.push(id);
-    else {
-      ids.delete(ring[next]!);
-      ring[next] = id;
-      next = (next + 1) % size;
-    }
+    // Until the ring is full, ring[next] is a new slot (undefined): nothing to forget.
+    ids.delete(ring[next]!);
+    ring[next] = id;
+    next = (next + 1) % size;
     ids.add(id);
   };
   if (initial !== undefined) deliver(initial);
