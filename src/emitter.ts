@@ -1,14 +1,17 @@
 /**
- * Server events to app handlers: `on` returns its disposer, and a throwing handler is reported
- * instead of breaking delivery to the handlers after it. This wrapped mitt until the wrapper held
- * every rule itself (an isolated call per handler, `off` by the app's function, `*` as an ordinary
- * event name rather than mitt's wildcard); what mitt still did is the Map of lists below.
+ * Server events to app handlers: mitt, wrapped so that `on` returns its disposer and a throwing
+ * handler is reported instead of breaking delivery to the handlers after it (mitt does not
+ * isolate listeners).
  */
+import mitt from 'mitt';
 import type { InboundMessage } from './types';
 
 type AnyHandler = (data: unknown, meta: InboundMessage) => void;
-/** One `on` registration: the guarded call, tagged with the app's handler for `off`. */
+/** What mitt holds for one `on`: the guarded call, tagged with the app's handler for `off`. */
 type Wrapper = ((message: InboundMessage) => void) & { h: AnyHandler };
+
+// mitt reserves '*' for its wildcard; a server event of that name is an ordinary event here.
+const key = (event: string): string => (event == '*' ? '\0*' : event);
 
 /** Typed registry of event handlers and all-message handlers. */
 export interface EventEmitter {
@@ -46,45 +49,42 @@ export function createListeners<T>(): Listeners<T> {
  * @param report - receives what a handler threw; it must not throw itself.
  */
 export function createEmitter(report: (cause: unknown, event: string) => void): EventEmitter {
-  // Each event's handlers. A list is replaced, never changed in place: an emit walks the one the
-  // event found, so a handler added meanwhile waits for the next event, and one removed meanwhile
-  // still hears this one (as with mitt, which emitted from a copy).
-  const handlers = new Map<string, Wrapper[]>();
-  const list = (event: string): Wrapper[] => handlers.get(event) ?? [];
+  const bus = mitt<Record<string, InboundMessage>>();
   const all = createListeners<InboundMessage>();
+  const guard = (call: () => void, event: string): void => {
+    try {
+      call();
+    } catch (cause) {
+      report(cause, event);
+    }
+  };
 
   return {
-    on(event, h, once) {
+    on(name, h, once) {
+      const event = key(name);
       const wrapper = ((message: InboundMessage) => {
         if (once) dispose();
-        try {
-          h(message.data, message);
-        } catch (cause) {
-          report(cause, event);
-        }
+        guard(() => h(message.data, message), name);
       }) as Wrapper;
       wrapper.h = h;
-      // Disposing twice finds nothing to remove the second time.
-      const dispose = (): void => void handlers.set(event, list(event).filter((w) => w != wrapper));
-      handlers.set(event, [...list(event), wrapper]);
+      // mitt's off() of a handler it no longer holds does nothing, so disposing twice is harmless.
+      const dispose = (): void => bus.off(event, wrapper);
+      bus.on(event, wrapper);
       return dispose;
     },
-    off(event, handler) {
-      handlers.set(event, list(event).filter((w) => w.h != handler));
+    off(name, handler) {
+      const event = key(name);
+      const list = bus.all.get(event) as Wrapper[] | undefined;
+      // mitt emits from a copy of the list, so replacing it during an emit is safe.
+      if (list) bus.all.set(event, list.filter((wrapper) => wrapper.h != handler));
     },
     onMessage: all.add,
     emit(message) {
       // The list as the event arrived: an onMessage handler added by an `on` handler waits for
-      // the next event, as an `on` handler does.
-      const messageHandlers = all.list;
-      for (const wrapper of list(message.event)) wrapper(message);
-      for (const handler of messageHandlers) {
-        try {
-          handler(message);
-        } catch (cause) {
-          report(cause, message.event);
-        }
-      }
+      // the next event, as mitt makes an `on` handler wait.
+      const list = all.list;
+      bus.emit(key(message.event), message);
+      for (const handler of list) guard(() => handler(message), message.event);
     },
   };
 }
