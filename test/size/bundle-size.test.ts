@@ -8,6 +8,8 @@
  * Raised from 9,344 to 9,792 B for ~50 fixes found by review (re-entrancy, the send queue,
  * reauth, Retry-After, offline/online, dedupe after a restart, ids no header can carry, CORS
  * preflights of other SSE servers, a throwing logger, option types): about 400 B.
+ * Lowered to 9,700 B after a compaction pass over every module (9,731 → 9,652 B, with option URL
+ * checks and send-queue fixes added in the same release).
  * Lower it whenever the bundle shrinks; raising it is a decision to write down in the commit.
  * gzip level 9, as `size-limit` and `gzip-size` measure; `npm run bench` reports brotli too.
  *
@@ -20,7 +22,7 @@ import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-const BUDGET_GZIP_BYTES = 9_792;
+const BUDGET_GZIP_BYTES = 9_700;
 const file = fileURLToPath(new URL('../../dist/surewire.min.js', import.meta.url));
 const code = (): string => readFileSync(file, 'utf8');
 
