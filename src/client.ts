@@ -116,9 +116,11 @@ export function createClient<In extends object = EventMap, Out extends object = 
 
   // SSE and poll carry text, WebSocket frames carry parsed JSON: each `decode` takes its form.
   const decoder = opts.decode;
+  // The text of an event as a decoder sees it, and as BAD_MESSAGE reports it (no `data`: '').
+  const rawOf = (e: WireEvent): string => (e.format === 'text' ? e.data : (JSON.stringify(e.data) ?? ''));
   const decode = (e: WireEvent): unknown => {
     if (e.format === 'json' && (decoder === 'json' || (decoder === 'text' && typeof e.data === 'string'))) return e.data;
-    const raw = e.format === 'text' ? e.data : (JSON.stringify(e.data) ?? '');
+    const raw = rawOf(e);
     return decoder === 'json' ? JSON.parse(raw) : decoder === 'text' ? raw : decoder(raw, e.event);
   };
 
@@ -280,7 +282,7 @@ export function createClient<In extends object = EventMap, Out extends object = 
             try {
               data = decode(e);
             } catch (cause) {
-              bad = new SurewireError('BAD_MESSAGE', `"${e.event}" could not be decoded; skipped`, { cause, raw: e.format === 'text' ? e.data : String(JSON.stringify(e.data)) });
+              bad = new SurewireError('BAD_MESSAGE', `"${e.event}" could not be decoded; skipped`, { cause, raw: rawOf(e) });
             }
             // An undecodable event was received whole: a reconnect would not mend it, so it counts.
             if (eid !== undefined) cursor.deliver(eid);

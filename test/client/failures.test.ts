@@ -586,6 +586,25 @@ describe('undecodable payloads', () => {
     expect(r.messages.map((m) => m.data)).toEqual(['ok']);
   });
 
+  it('WebSocket, a decode function that throws: BAD_MESSAGE carries the raw text the function was given', async () => {
+    const { base, ws: url } = uniqueBase();
+    const s = server(url);
+    const given: string[] = [];
+    const r = setup({
+      url: base,
+      WebSocket: trackedWebSocket().WebSocket,
+      decode: (raw) => {
+        given.push(raw);
+        throw new Error('no');
+      },
+    });
+    await advance(10);
+    s.send({ id: '1', event: 'chat' }); // no data: the function gets ''
+    s.send({ id: '2', event: 'chat', data: { a: 1 } });
+    expect(given).toEqual(['', '{"a":1}']);
+    expect(r.errors.map((e) => e.raw)).toEqual(given);
+  });
+
   it('SSE with decode json: the bad event is skipped with BAD_MESSAGE; the next one arrives', async () => {
     const { base } = uniqueBase();
     const stream = liveStream();
