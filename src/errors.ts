@@ -72,10 +72,11 @@ export class SurewireError extends Error {
   declare readonly cause?: unknown;
 
   constructor(code: SurewireErrorCode, message: string, init: SurewireErrorInit = {}) {
-    // The standard `cause` (own, writable, configurable, not enumerable), only when there is one.
-    super(message, init.cause !== undefined ? init : undefined);
+    super(message);
     this.code = code;
     this.fatal = init.fatal ?? false;
+    // Like the standard `cause`: own, writable, configurable and (by default) not enumerable.
+    if (init.cause !== undefined) Object.defineProperty(this, 'cause', { value: init.cause, writable: true, configurable: true });
     // Only the facts this error has become own properties.
     for (const key of ['status', 'closeCode', 'raw'] as const) if (init[key] !== undefined) (this as SurewireErrorInit)[key] = init[key] as never;
   }
