@@ -35,7 +35,9 @@ function request(ctx: TransportContext, signal: AbortSignal, body?: string, last
   const own: Record<string, string> = body ? { 'Content-Type': 'application/json' } : { Accept: 'text/event-stream' };
   if (lastEventId) own['Last-Event-ID'] = lastEventId;
   if (ctx.token) own.Authorization = `Bearer ${ctx.token}`;
-  const headers: Record<string, string> = { ...ctx.headers };
+  const headers: Record<string, string> = {};
+  // String keys only, as a spread would not: fetch throws on a symbol key, and every request would fail.
+  for (const name in ctx.headers) headers[name] = ctx.headers[name]!;
   // A user header that differs only in case from ours is dropped, so it cannot merge into ours.
   for (const name in own) for (const user in headers) if (user.toLowerCase() == name.toLowerCase()) delete headers[user];
   return {

@@ -168,6 +168,16 @@ describe('sse transport: request and response rules', () => {
     expect(init.signal).toBeInstanceOf(AbortSignal);
   });
 
+  it('sends only the string keys of a headers object: a symbol key (a tagged object) would make fetch throw on every request', async () => {
+    const rec = recorder();
+    const fetch = fakeFetch(() => eventStreamResponse([]));
+    const headers = { 'X-App': '1', [Symbol('meta')]: 'internal' } as Record<string, string>;
+    createSseTransport(context({ fetch, headers }), rec);
+    await rec.ended;
+    expect(Reflect.ownKeys(fetch.calls[0].init.headers!)).toEqual(['X-App', 'Accept']);
+    expect(() => new Headers(fetch.calls[0].init.headers)).not.toThrow();
+  });
+
   it('sends no cursor and no Authorization when there are none, and same-origin credentials', async () => {
     const rec = recorder();
     const fetch = fakeFetch(() => eventStreamResponse([]));
