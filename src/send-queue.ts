@@ -75,6 +75,7 @@ export function createSendQueue(config: SendQueueConfig): SendQueue {
   // The batch handed to the transport and not settled yet; clear() leaves it to its outcome.
   let sending: Pending[] | undefined;
   let clearedWith: SurewireError | undefined; // a new error object for every clear()
+  let resending = 0; // entries of `pending` that are `again`: counted, so that push() stays O(1)
   let failures = 0;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -128,7 +129,10 @@ export function createSendQueue(config: SendQueueConfig): SendQueue {
       }
       // attach() may have put unacked messages in front meanwhile: drop by identity.
       const done = new Set(batch);
-      pending = pending.filter((p) => !done.has(p) || (closed && error && p.again));
+      // One that close() cut goes again after connect(), in its place, when sending it again can help.
+      const keep = (p: Pending): boolean | undefined => closed && error?.code === 'SEND_FAILED' && p.again;
+      pending = pending.filter((p) => !done.has(p) || keep(p));
+      for (const p of batch) if (p.again && !keep(p)) resending--;
       if (!error) {
         failures = 0;
         // Kept until acknowledged, on a socket that close() is closing too: connect() sends them again.
@@ -157,7 +161,7 @@ export function createSendQueue(config: SendQueueConfig): SendQueue {
         }
         // maxQueue bounds the sends the app waits for; one that a free transport takes at once
         // never waits, and resolved ones going out again are not the app's to count.
-        const waiting = pending.filter((p) => !p.again).length - (sending?.filter((p) => !p.again).length ?? 0);
+        const waiting = pending.length - resending - (sending?.filter((p) => !p.again).length ?? 0);
         if (waiting >= config.maxQueue && !(transport && !sending && !retryTimer)) throw new SurewireError('QUEUE_FULL', `${config.maxQueue} sends waiting: raise maxQueue`);
         // In this order: transports send the message as it is (DESIGN §3's `{event, data, mid}`).
         pending.push({ message: { event, data, mid: `${prefix}-${++counter}` }, resolve, reject });
@@ -169,7 +173,10 @@ export function createSendQueue(config: SendQueueConfig): SendQueue {
       // Sent over the previous socket but never acknowledged: they go again, first, same mids —
       // only when the server said it acknowledges. One that never said (no hello, no event) is a
       // plain server, and a frame handed to its socket counts as sent (DESIGN §3).
-      if (acks) pending = [...unacked.values()].map((message): Pending => ({ message, resolve: noop, reject: noop, again: true })).concat(pending);
+      if (acks) {
+        pending = [...unacked.values()].map((message): Pending => ({ message, resolve: noop, reject: noop, again: true })).concat(pending);
+        resending += unacked.size;
+      }
       ackMode = 'unknown';
       clearRetry();
       failures = 0;

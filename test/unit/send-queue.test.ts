@@ -220,6 +220,12 @@ describe('createSendQueue', () => {
     // The app has no unsettled send: one may wait.
     await expect(Promise.race([b.then(() => 'sent', (e: SurewireError) => e.code), settle().then(() => 'waiting')])).resolves.toBe('waiting');
     await expect(q.push('c', 3)).rejects.toMatchObject({ code: 'QUEUE_FULL' });
+    // The retry sends the re-send and b; from then on maxQueue counts exactly the app's sends.
+    await vi.advanceTimersByTimeAsync(10_000);
+    await expect(b).resolves.toBeUndefined();
+    q.detach();
+    void q.push('d', 4).catch(() => {});
+    await expect(q.push('e', 5)).rejects.toMatchObject({ code: 'QUEUE_FULL' });
   });
 
   it('clear() keeps a resolved send that is going out again: the next transport sends it, same mid', async () => {
