@@ -12,6 +12,7 @@ import { resolveOptions, type ClientOptions, type Provider } from './options';
 import { createResumeCursor } from './resume';
 import { createSendQueue } from './send-queue';
 import { transportFactories } from './transports/index';
+import { resolveUrl } from './transports/url';
 import type { Failure, TransportListener, WireEvent } from './transports/transport';
 import type { EventMap, InboundMessage, MessageMeta, Status, TransportName } from './types';
 
@@ -481,6 +482,16 @@ export function createClient<In extends object = EventMap, Out extends object = 
     },
     connect() {
       if (status.state !== 'idle' && status.state !== 'closed') return;
+      // A relative URL needs a page to resolve against: without one, every attempt would fail as
+      // a network error, for ever (resolveOptions leaves this check to connect()).
+      for (const name of [...transports, 'send'] as const) {
+        const endpoint = opts.endpoints[name];
+        try {
+          if (endpoint !== false) resolveUrl(endpoint);
+        } catch (cause) {
+          return shutdown(new SurewireError('BAD_OPTIONS', `The ${name} URL must be absolute outside a browser`, { fatal: true, cause }));
+        }
+      }
       resetBackoff();
       reauthUsed = everOpened = false;
       releaseGlobals = listenGlobally();

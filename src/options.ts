@@ -161,15 +161,17 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     // Paths: {url}/ws, {url}/sse, {url}/poll, {url}/send.
     // `false` stays false (?? passes it through): the endpoint is disabled.
     const endpoint = (resolved[name] = given ?? (url !== undefined && joinEndpoint(url, name == 'websocket' ? 'ws' : name)));
-    // A URL that no request can use would fail every attempt as a network error, for ever: a
-    // relative one outside a browser, another scheme, or credentials (fetch refuses them).
+    // A URL that no request can use would fail every attempt as a network error, for ever: another
+    // scheme, or credentials (fetch refuses them). One that cannot be resolved here (relative,
+    // outside a browser) is refused by connect(): a module that a server render shares with the
+    // page may create its client on the server, and connect only in the browser.
     let parsed: URL | undefined;
     try {
-      parsed = endpoint ? resolveUrl(endpoint) : undefined;
+      parsed = endpoint === false ? undefined : resolveUrl(endpoint);
     } catch {
-      // reported below
+      // connect() reports it
     }
-    must(!endpoint || (parsed && /^(http|ws)s?:$/.test(parsed.protocol) && !parsed.username && !parsed.password), given === undefined ? 'url' : `endpoints.${name}`, 'an http(s) or ws(s) URL, absolute outside a browser, without credentials');
+    must(!parsed || (/^(http|ws)s?:$/.test(parsed.protocol) && !parsed.username && !parsed.password), given === undefined ? 'url' : `endpoints.${name}`, 'an http(s) or ws(s) URL without credentials');
   }
   const transports = [...new Set<TransportName>(order)].filter((name) => resolved[name] !== false);
   must(transports.length, 'transports', order.length ? 'given an endpoint by `url` or `endpoints`' : 'non-empty');
