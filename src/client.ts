@@ -310,7 +310,7 @@ export function createClient<In extends object = EventMap, Out extends object = 
           }
           if (name === 'websocket') queue.setAckMode(hello.ack ? 'on' : 'off');
           if (hello.resumed === false) {
-            log?.('server could not resume: events were lost');
+            log?.('server could not resume: events after the cursor are gone');
             // What follows is all new to us, even ids we delivered before: a restarted server
             // that numbers from 1 again must not have its events dropped as duplicates.
             cursor.forget();
