@@ -145,6 +145,7 @@ export function createClient<In extends object = EventMap, Out extends object = 
   let liveness: LivenessMonitor | undefined;
   let heartbeatTimeout = hb ? hb.timeout : 0;
   let releaseGlobals: (() => void) | undefined;
+  let refusing = false; // connect() is refusing an unusable URL (see there)
   // The current attempt: opened, and whether a byte arrived since (an open without one does not count).
   let opened = false;
   let gotByte = false;
@@ -481,15 +482,24 @@ export function createClient<In extends object = EventMap, Out extends object = 
           : queue.push(event, data);
     },
     connect() {
-      if (status.state !== 'idle' && status.state !== 'closed') return;
+      if (refusing || (status.state !== 'idle' && status.state !== 'closed')) return;
       // A relative URL needs a page to resolve against: without one, every attempt would fail as
-      // a network error, for ever (resolveOptions leaves this check to connect()).
-      for (const name of [...transports, 'send'] as const) {
+      // a network error, for ever (resolveOptions leaves this check to connect()). Sends go over
+      // the socket when WebSocket is the only transport: no send URL is needed then.
+      for (const name of transports.join() == 'websocket' ? transports : [...transports, 'send' as const]) {
         const endpoint = opts.endpoints[name];
         try {
           if (endpoint !== false) resolveUrl(endpoint);
         } catch (cause) {
-          return shutdown(new SurewireError('BAD_OPTIONS', `The ${name} URL must be absolute outside a browser`, { fatal: true, cause }));
+          // A handler that restarts a closed client (onStatus, onError) would otherwise be
+          // refused again inside this call, for ever: during the refusal, connect() does nothing.
+          refusing = true;
+          try {
+            shutdown(new SurewireError('BAD_OPTIONS', `The ${name} URL must be absolute outside a browser`, { fatal: true, cause }));
+          } finally {
+            refusing = false;
+          }
+          return;
         }
       }
       resetBackoff();

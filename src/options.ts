@@ -157,7 +157,8 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
   const resolved = {} as Record<TransportName | 'send', string | false>;
   for (const name of [...TRANSPORTS, 'send'] as const) {
     const given = endpoints[name];
-    must(given === false || given === undefined || typeof given == 'string', `endpoints.${name}`, 'a string or false');
+    // '' (an unset variable) would resolve to the page itself in a browser, and to nothing outside one.
+    must(given === false || given === undefined || (typeof given == 'string' && given.trim()), `endpoints.${name}`, 'a URL or false');
     // Paths: {url}/ws, {url}/sse, {url}/poll, {url}/send.
     // `false` stays false (?? passes it through): the endpoint is disabled.
     const endpoint = (resolved[name] = given ?? (url !== undefined && joinEndpoint(url, name == 'websocket' ? 'ws' : name)));

@@ -530,7 +530,7 @@ describe('handlers added during a dispatch', () => {
 describe('endpoints that are not an object of strings', () => {
   it('are refused with BAD_OPTIONS, not a TypeError or an endless NETWORK retry', () => {
     expect(() => createClient({ url: 'https://example.com/rt', endpoints: null as never, autoConnect: false })).toThrow(expect.objectContaining({ name: 'SurewireError', code: 'BAD_OPTIONS' }));
-    expect(() => createClient({ url: 'https://example.com/rt', endpoints: { sse: 5 as never }, autoConnect: false })).toThrow(expect.objectContaining({ code: 'BAD_OPTIONS', message: '`endpoints.sse` must be a string or false' }));
+    expect(() => createClient({ url: 'https://example.com/rt', endpoints: { sse: 5 as never }, autoConnect: false })).toThrow(expect.objectContaining({ code: 'BAD_OPTIONS', message: '`endpoints.sse` must be a URL or false' }));
   });
 });
 

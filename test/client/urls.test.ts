@@ -24,7 +24,6 @@ function client(options: ClientOptions) {
 describe('a relative URL outside a browser', () => {
   it.each([
     ['url: /rt', { url: '/rt', transports: ['sse', 'poll'] }, /The sse URL must be absolute outside a browser/],
-    ["endpoints.sse: '' (an unset variable)", { endpoints: { sse: '' }, transports: ['sse'] }, /The sse URL must be absolute/],
     ['endpoints.send: relative', { url: 'https://x.test/rt', endpoints: { send: 'send' }, transports: ['sse'] }, /The send URL must be absolute/],
   ] as const)('%s: createClient accepts it, connect() ends fatally with BAD_OPTIONS, no request, no timer', async (_, options, message) => {
     const { c, fetch, errors } = client({ ...options, autoConnect: false } as ClientOptions);
@@ -38,6 +37,33 @@ describe('a relative URL outside a browser', () => {
     await vi.advanceTimersByTimeAsync(60_000);
     expect(fetch).not.toHaveBeenCalled();
     expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('a handler that restarts a closed client is refused once, not for ever inside connect()', () => {
+    const { c, errors } = client({ url: '/rt', transports: ['sse'], autoConnect: false });
+    let restarts = 0;
+    c.onStatus((s) => {
+      if (s.state === 'closed' && ++restarts < 100) c.connect();
+    });
+    c.onError(() => c.connect());
+    c.connect();
+    expect(restarts).toBe(1);
+    expect(errors).toHaveLength(1);
+    expect(c.status.state).toBe('closed');
+    // Later, outside the refusal, connect() is refused again (once): the URL is still unusable.
+    c.connect();
+    expect(errors).toHaveLength(2);
+  });
+
+  it('WebSocket alone needs no send URL: a relative one is not refused', async () => {
+    const { c } = client({ url: '/rt', endpoints: { websocket: 'wss://x.test/rt/ws' }, transports: ['websocket'], autoConnect: false, WebSocket: class {} as never });
+    c.connect();
+    expect(c.status.state).toBe('connecting');
+    c.close();
+  });
+
+  it.each([[''], ['  ']])("an endpoint of %j (an unset variable) is refused by createClient, page or not", (empty) => {
+    expect(() => createClient({ url: 'https://x.test/rt', endpoints: { sse: empty } })).toThrow(expect.objectContaining({ code: 'BAD_OPTIONS', message: '`endpoints.sse` must be a URL or false' }));
   });
 
   it('with autoConnect, createClient returns a closed client that says why', () => {
