@@ -103,7 +103,7 @@ export function createClient<In extends object = EventMap, Out extends object = 
         }
       }
     }
-    dispatching = false;
+    dispatching = refusing = false;
   };
 
   const emitter = createEmitter(handlerError);
@@ -497,7 +497,9 @@ export function createClient<In extends object = EventMap, Out extends object = 
           try {
             shutdown(new SurewireError('BAD_OPTIONS', `The ${name} URL must be absolute outside a browser`, { fatal: true, cause }));
           } finally {
-            refusing = false;
+            // Inside a status dispatch, the refusal's snapshot is only queued: the flag stays up
+            // until that dispatch is over (setStatus lowers it).
+            refusing = dispatching;
           }
           return;
         }

@@ -149,6 +149,8 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
   must(options && typeof options == 'object', 'options', 'an object');
   const { url, endpoints = {} } = options;
   string('url', url);
+  // '' (an unset variable) would make every endpoint a path of the page, or of nothing outside one.
+  must(url?.trim() !== '', 'url', 'a URL, not empty');
   must(endpoints && typeof endpoints == 'object', 'endpoints', 'an object');
 
   const order = options.transports ?? TRANSPORTS;

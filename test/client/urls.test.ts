@@ -55,6 +55,19 @@ describe('a relative URL outside a browser', () => {
     expect(errors).toHaveLength(2);
   });
 
+  it('also when the refusal happens inside another status dispatch (close() on an idle client, then a restart)', () => {
+    const { c, errors } = client({ url: '/rt', transports: ['sse'], autoConnect: false });
+    let restarts = 0;
+    c.onStatus((s) => {
+      if (s.state === 'closed' && ++restarts < 100) c.connect();
+    });
+    c.close(); // idle → closed, whose dispatch starts the refusal: its snapshot is queued behind
+    expect({ restarts, errors: errors.length }).toEqual({ restarts: 2, errors: 1 });
+    expect(c.status).toMatchObject({ state: 'closed', error: { code: 'BAD_OPTIONS' } });
+    c.connect();
+    expect(errors).toHaveLength(2);
+  });
+
   it('WebSocket alone needs no send URL: a relative one is not refused', async () => {
     const { c } = client({ url: '/rt', endpoints: { websocket: 'wss://x.test/rt/ws' }, transports: ['websocket'], autoConnect: false, WebSocket: class {} as never });
     c.connect();

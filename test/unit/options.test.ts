@@ -61,6 +61,8 @@ describe('resolveOptions', () => {
     [null, /`options` must be an object/],
     ['https://x', /`options` must be an object/],
     [{ url: 42 }, /^`url` must be a string$/],
+    [{ url: '' }, /^`url` must be a URL, not empty$/],
+    [{ url: '  ' }, /^`url` must be a URL, not empty$/],
     [{}, /`transports` must be given an endpoint by `url` or `endpoints`/],
     [{ url: 'https://x', endpoints: { websocket: false, sse: false, poll: false } }, /`transports` must be given an endpoint/],
     [{ endpoints: { websocket: false } }, /`transports` must be given an endpoint/],
