@@ -495,7 +495,7 @@ export function createClient<In extends object = EventMap, Out extends object = 
           // refused again inside this call, for ever: during the refusal, connect() does nothing.
           refusing = true;
           try {
-            shutdown(new SurewireError('BAD_OPTIONS', `The ${name} URL must be absolute outside a browser`, { fatal: true, cause }));
+            shutdown(new SurewireError('BAD_OPTIONS', `The ${name} URL must be absolute here (no page URL to resolve it against)`, { fatal: true, cause }));
           } finally {
             // Inside a status dispatch, the refusal's snapshot is only queued: the flag stays up
             // until that dispatch is over (setStatus lowers it).

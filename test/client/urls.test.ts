@@ -23,7 +23,7 @@ function client(options: ClientOptions) {
 
 describe('a relative URL outside a browser', () => {
   it.each([
-    ['url: /rt', { url: '/rt', transports: ['sse', 'poll'] }, /The sse URL must be absolute outside a browser/],
+    ['url: /rt', { url: '/rt', transports: ['sse', 'poll'] }, /^The sse URL must be absolute here \(no page URL to resolve it against\)$/],
     ['endpoints.send: relative', { url: 'https://x.test/rt', endpoints: { send: 'send' }, transports: ['sse'] }, /The send URL must be absolute/],
   ] as const)('%s: createClient accepts it, connect() ends fatally with BAD_OPTIONS, no request, no timer', async (_, options, message) => {
     const { c, fetch, errors } = client({ ...options, autoConnect: false } as ClientOptions);
