@@ -12,7 +12,8 @@
  * at createClient and connect(), send-queue re-sends kept over close(), `cause` set for ES2020
  * engines) took ~280 B back: 9,812 B. Raised to 9,850 B for the connect() check (95 B): a client
  * created during a server render with a relative URL (autoConnect is the default) closes with
- * BAD_OPTIONS instead of retrying in the server process for ever.
+ * BAD_OPTIONS instead of retrying in the server process for ever. Then to 9,880 B (9,841 B
+ * measured): 9 B of room was too little for zlib builds that differ between machines.
  * Lower it whenever the bundle shrinks; raising it is a decision to write down in the commit.
  * gzip level 9, as `size-limit` and `gzip-size` measure; `npm run bench` reports brotli too.
  *
@@ -25,7 +26,7 @@ import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-const BUDGET_GZIP_BYTES = 9_850;
+const BUDGET_GZIP_BYTES = 9_880;
 const file = fileURLToPath(new URL('../../dist/surewire.min.js', import.meta.url));
 const code = (): string => readFileSync(file, 'utf8');
 
